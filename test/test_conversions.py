@@ -301,3 +301,60 @@ def test_builtin_path_matches_cv_bridge_when_present():
         np.testing.assert_array_equal(image_msg_to_numpy(msg), arr)
         enc = ENCODINGS[encoding]
         np.testing.assert_array_equal(conv._builtin_to_numpy(msg, enc), arr)
+
+
+class _FakeBridgeError(Exception):
+    pass
+
+
+class _FakeBridge:
+    """Stands in for a distro cv_bridge: records which messages reach it."""
+
+    calls = []
+    fail = False
+
+    def imgmsg_to_cv2(self, msg, desired_encoding):
+        assert desired_encoding == 'passthrough'
+        self.calls.append(msg.encoding)
+        if self.fail:
+            raise _FakeBridgeError('boom')
+        return conv._builtin_to_numpy(msg, ENCODINGS[msg.encoding])
+
+    def cv2_to_imgmsg(self, arr, encoding):
+        self.calls.append('to:' + encoding)
+        fields = conv.image_fields(arr, encoding)
+        msg = Image(height=fields.height, width=fields.width, encoding=encoding,
+                    is_bigendian=fields.is_bigendian, step=fields.step)
+        msg.data = fields.data
+        return msg
+
+
+def test_cv_bridge_dispatch(monkeypatch):
+    monkeypatch.setattr(conv, 'CvBridge', _FakeBridge)
+    monkeypatch.setattr(conv, 'CvBridgeError', _FakeBridgeError)
+    monkeypatch.setattr(conv, '_BRIDGE', [])
+    monkeypatch.setattr(_FakeBridge, 'calls', [])
+    arr = native_array('mono16')
+    np.testing.assert_array_equal(image_msg_to_numpy(raw_msg(arr, 'mono16')), arr)
+    assert _FakeBridge.calls == ['mono16']
+    # Padded rows, foreign byte order, YUV and rosbags-style data stay on the builtin path.
+    np.testing.assert_array_equal(image_msg_to_numpy(raw_msg(arr, 'mono16', pad=3)), arr)
+    np.testing.assert_array_equal(
+        image_msg_to_numpy(raw_msg(arr, 'mono16', big_endian=not HOST_BIG)), arr)
+    yuv = native_array('yuv422')
+    np.testing.assert_array_equal(image_msg_to_numpy(raw_msg(yuv, 'yuv422')), yuv)
+    fields = conv.image_fields(arr, 'mono16')
+    bag_msg = types.SimpleNamespace(**fields._asdict())
+    bag_msg.data = np.frombuffer(fields.data, np.uint8)
+    np.testing.assert_array_equal(image_msg_to_numpy(bag_msg), arr)
+    assert _FakeBridge.calls == ['mono16']
+    # Validation happens before cv_bridge, and its errors become ImageConversionError.
+    with pytest.raises(ImageConversionError, match='zero-size'):
+        image_msg_to_numpy(Image(height=0, width=2, encoding='mono8', step=2))
+    monkeypatch.setattr(_FakeBridge, 'fail', True)
+    with pytest.raises(ImageConversionError, match="cv_bridge failed on 'mono16'"):
+        image_msg_to_numpy(raw_msg(arr, 'mono16'))
+    msg = numpy_to_image_msg(arr, 'mono16', Header(frame_id='f'))
+    assert _FakeBridge.calls[-1] == 'to:mono16' and msg.header.frame_id == 'f'
+    with pytest.raises(ImageConversionError, match='dtype uint16'):
+        numpy_to_image_msg(arr.astype(np.uint8), 'mono16')

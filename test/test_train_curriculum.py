@@ -11,9 +11,9 @@ from vil_tracker_ros.train.curriculum import Curriculum, sample_weights
 
 
 def _cfg(**kw):
-    base = dict(ramp_epochs=10, min_gap=2, max_gap=22, min_center_jitter=1.0,
-                max_center_jitter=3.0, min_scale_jitter=0.05, max_scale_jitter=0.25,
-                hard_weight_min=0.5, film_start_epoch=4)
+    base = {'ramp_epochs': 10, 'min_gap': 2, 'max_gap': 22, 'min_center_jitter': 1.0,
+            'max_center_jitter': 3.0, 'min_scale_jitter': 0.05, 'max_scale_jitter': 0.25,
+            'hard_weight_min': 0.5}
     base.update(kw)
     return from_dict(CurriculumConfig, base)
 
@@ -39,9 +39,9 @@ def test_difficulty_is_monotonic_for_both_schedules():
 
 
 def test_film_switch_and_phase2():
-    cur = Curriculum(_cfg(film_start_epoch=4))
+    cur = Curriculum(_cfg(), film_start_epoch=4)
     assert [cur.state(e).film for e in range(6)] == [False] * 4 + [True] * 2
-    assert Curriculum(_cfg(), phase=2).state(0).film
+    assert Curriculum(_cfg(), phase=2, film_start_epoch=4).state(0).film
 
 
 def test_zero_ramp_is_full_difficulty_and_bad_values_are_rejected():

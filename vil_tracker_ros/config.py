@@ -222,8 +222,9 @@ class TrackerConfig:
     hann_weight: float = 0.49
     template_update_interval: int = 10
     template_update_confidence: float = 0.7
-    lost_confidence: float = 0.25
-    lost_frames: int = 5
+    lost_confidence: float = 0.25       # below this a frame is bad (coasts)
+    lost_frames: int = 5                # consecutive bad frames before status 'lost'
+    reacquire_confidence: float = 0.5   # while lost, this confidence re-acquires
     lost_search_growth: float = 1.5
     max_search_factor: float = 8.0
 
@@ -236,6 +237,9 @@ class TrackerConfig:
         _in_range('template_update_confidence', self.template_update_confidence, 0.0, 1.0)
         _in_range('lost_confidence', self.lost_confidence, 0.0, 1.0)
         _check(self.lost_frames >= 1, 'lost_frames', 'must be >= 1')
+        _in_range('reacquire_confidence', self.reacquire_confidence, 0.0, 1.0)
+        _check(self.reacquire_confidence >= self.lost_confidence, 'reacquire_confidence',
+               f'must be >= lost_confidence={self.lost_confidence}')
         _in_range('lost_search_growth', self.lost_search_growth, 1.0, 4.0)
         _check(self.max_search_factor >= self.search_factor, 'max_search_factor',
                'must be >= search_factor')
@@ -318,7 +322,7 @@ class SyntheticConfig:
     target_speed: float = 0.01           # world motion per frame / frame short side
     target_deform: float = 0.15          # log-amplitude of size and aspect changes
     target_rotation: float = 20.0        # degrees, in-plane rotation amplitude
-    camera_offset: float = 0.2           # target wander from frame centre / short side
+    camera_offset: float = 0.3           # target wander from frame centre / short side
     camera_zoom: float = 0.3             # log-amplitude of zoom
     camera_rotation: float = 10.0        # degrees, roll amplitude
     perspective: float = 0.05            # keystone strength at the frame corners
@@ -345,7 +349,7 @@ class SyntheticConfig:
         _in_range('target_speed', self.target_speed, 0.0, 0.2)
         _in_range('target_deform', self.target_deform, 0.0, 1.0)
         _in_range('target_rotation', self.target_rotation, 0.0, 180.0)
-        _in_range('camera_offset', self.camera_offset, 0.0, 0.35)
+        _in_range('camera_offset', self.camera_offset, 0.0, 0.5)
         _in_range('camera_zoom', self.camera_zoom, 0.0, 1.0)
         _in_range('camera_rotation', self.camera_rotation, 0.0, 180.0)
         _in_range('perspective', self.perspective, 0.0, 0.2)
@@ -383,32 +387,12 @@ class DatasetSpec:
 
 
 @dataclass(frozen=True)
-class SyntheticDataConfig:
-    """The procedural sequence generator used as a source (and as the fallback)."""
-
-    split: str = 'train'        # train | heldout: different seeds and source photographs
-    num_sequences: int = 32     # sequences rendered into the pool
-    num_frames: int = 60        # frames per sequence
-    width: int = 320
-    height: int = 240
-    seed: int = 0
-    cache_dir: str = ''         # '' = keep the pool in memory
-
-    def validate(self) -> None:
-        _check(self.split in ('train', 'heldout'), 'split',
-               f"must be 'train' or 'heldout', got {self.split!r}")
-        _check(self.num_sequences >= 1, 'num_sequences', 'must be >= 1')
-        _check(self.num_frames >= 2, 'num_frames', 'must be >= 2')
-        _check(self.width >= 32 and self.height >= 32, 'width',
-               'width and height must be >= 32')
-
-
-@dataclass(frozen=True)
 class TrainDataConfig:
     """Pair sampling: sources, mixing and crop factors."""
 
     datasets: tuple[DatasetSpec, ...] = (DatasetSpec(),)
-    synthetic: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)
+    synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+    synthetic_sequences: int = 1000     # scenes in the synthetic pool (built lazily)
     samples_per_epoch: int = 2000
     template_factor: float = 2.0
     search_factor: float = 4.0
@@ -420,6 +404,7 @@ class TrainDataConfig:
         _check(sum(d.weight for d in self.datasets) > 0, 'datasets',
                'the weights must not all be 0')
         _check(self.samples_per_epoch >= 1, 'samples_per_epoch', 'must be >= 1')
+        _check(self.synthetic_sequences >= 1, 'synthetic_sequences', 'must be >= 1')
         _in_range('template_factor', self.template_factor, 1.0, 8.0)
         _in_range('search_factor', self.search_factor, 1.0, 16.0)
         _check(0 <= self.num_workers <= 64, 'num_workers', 'must be in [0, 64]')
@@ -451,7 +436,7 @@ class AugmentConfig:
 
 @dataclass(frozen=True)
 class CurriculumConfig:
-    """ACL: difficulty ramps 0 -> 1 over ``ramp_epochs``; FiLM from ``film_start_epoch``."""
+    """ACL: difficulty ramps 0 -> 1 over ``ramp_epochs`` (FiLM's start: ModelConfig)."""
 
     ramp_epochs: int = 50
     schedule: str = 'linear'        # linear | cosine
@@ -462,7 +447,6 @@ class CurriculumConfig:
     min_scale_jitter: float = 0.1   # search log-scale jitter (recipe: 0.25)
     max_scale_jitter: float = 0.25
     hard_weight_min: float = 0.5    # loss weight of the harder half of a batch at difficulty 0
-    film_start_epoch: int = 30      # FiLM temporal modulation on from this epoch (phase 1)
 
     def validate(self) -> None:
         _check(self.ramp_epochs >= 0, 'ramp_epochs', 'must be >= 0 (0: full difficulty)')
@@ -474,7 +458,6 @@ class CurriculumConfig:
         _check(0 <= self.min_scale_jitter <= self.max_scale_jitter <= 1.0,
                'min_scale_jitter', 'need 0 <= min_scale_jitter <= max_scale_jitter <= 1')
         _in_range('hard_weight_min', self.hard_weight_min, 0.0, 1.0)
-        _check(self.film_start_epoch >= 0, 'film_start_epoch', 'must be >= 0')
 
 
 @dataclass(frozen=True)

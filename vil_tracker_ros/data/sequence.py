@@ -91,7 +91,7 @@ class Sequence:
         return image
 
     def init_box(self) -> np.ndarray:
-        """The first frame's box (OPE initialises there); error if it is not visible."""
+        """Return the first frame's box (OPE starts there); error if it is not visible."""
         if len(self) == 0 or not self.visible[0]:
             raise ValueError(f'{self.name}: the first frame has no visible target box')
         return self.gt[0].copy()

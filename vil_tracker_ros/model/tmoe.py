@@ -47,8 +47,8 @@ class TMoE(nn.Module):
             bias = self.router_ctx(ctx)  # (B, E)
             if ctx_weight is not None:
                 bias = bias * ctx_weight  # (B, E)
-            is_search = torch.ones(x.shape[1], 1, dtype=x.dtype, device=x.device)  # (S, 1)
-            is_search[:num_template] = 0.0
+            pos = torch.arange(x.shape[1], device=x.device).unsqueeze(-1)  # (S, 1)
+            is_search = (pos >= num_template).to(x.dtype)  # (S, 1)
             logits = logits + bias.unsqueeze(1) * is_search  # (B, S, E)
         weights = logits.softmax(dim=-1)  # (B, S, E)
         out = self.shared(x)  # (B, S, d)

@@ -5,8 +5,9 @@ sensor_msgs/Image and CompressedImage <-> numpy.
 
 The real ``cv_bridge`` is used for the plain 8/16/32-bit encodings when it is importable (a ROS
 distro install). Otherwise, and always for the YUV 4:2:2 encodings (whose cv_bridge support
-differs between distros), this module converts by itself. The PyPI ``cv-bridge`` package is a
-ROS1-era port that breaks with numpy 2, so it is never used.
+differs between distros), padded rows and foreign byte order (see ``_use_cv_bridge``), this
+module converts by itself; both paths validate the message the same way first. The PyPI
+``cv-bridge`` package is a ROS1-era port that breaks with numpy 2, so it is never used.
 
 Every function also accepts message objects deserialised by ``rosbags`` (same field names).
 """
@@ -163,12 +164,36 @@ def image_msg_to_numpy(msg) -> np.ndarray:
     shorter than ``step * height``.
     """
     enc = _validate_image_msg(msg)
-    if CvBridge is not None and msg.encoding not in _YUV:
+    if _use_cv_bridge(msg, enc):
         try:
-            return np.array(CvBridge().imgmsg_to_cv2(msg, desired_encoding='passthrough'))
+            return np.array(_bridge().imgmsg_to_cv2(msg, desired_encoding='passthrough'))
         except CvBridgeError as err:
             raise ImageConversionError(f'cv_bridge failed on {msg.encoding!r}: {err}') from err
     return _builtin_to_numpy(msg, enc)
+
+
+def _use_cv_bridge(msg, enc: _Encoding) -> bool:
+    """
+    Tell whether cv_bridge handles this message.
+
+    Only unpadded rows in host byte order go to cv_bridge: its byte swap uses
+    ``ndarray.newbyteorder`` (gone in numpy 2) and its padding handling assumes ``step`` is a
+    multiple of the pixel size. Rosbags messages (numpy data) stay on the builtin path.
+    """
+    if CvBridge is None or msg.encoding in _YUV or isinstance(msg.data, np.ndarray):
+        return False
+    row_bytes = int(msg.width) * enc.channels * enc.dtype.itemsize
+    host_order = enc.dtype.itemsize == 1 or bool(msg.is_bigendian) == _HOST_BIG_ENDIAN
+    return int(msg.step) == row_bytes and host_order
+
+
+_BRIDGE = []
+
+
+def _bridge():
+    if not _BRIDGE:
+        _BRIDGE.append(CvBridge())
+    return _BRIDGE[0]
 
 
 def _stretch_to_uint8(gray: np.ndarray, ignore_zero: bool) -> np.ndarray:
@@ -252,7 +277,7 @@ def numpy_to_image_msg(arr: np.ndarray, encoding: str, header=None):
     from sensor_msgs.msg import Image
     if CvBridge is not None and encoding not in _YUV:
         image_fields(arr, encoding)  # same validation and errors on both paths
-        msg = CvBridge().cv2_to_imgmsg(np.ascontiguousarray(arr), encoding=encoding)
+        msg = _bridge().cv2_to_imgmsg(np.ascontiguousarray(arr), encoding=encoding)
     else:
         fields = image_fields(arr, encoding)
         msg = Image(height=fields.height, width=fields.width, encoding=fields.encoding,

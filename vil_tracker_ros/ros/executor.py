@@ -21,7 +21,7 @@ import collections
 import dataclasses
 import threading
 import time
-from typing import Any, Callable, Deque, Dict, List, Optional, Protocol, Tuple
+from typing import Any, Callable, Deque, Dict, Optional, Protocol, Tuple
 
 import numpy as np
 
@@ -41,7 +41,7 @@ class Frame:
 
     @property
     def stamp_s(self) -> float:
-        return self.stamp_ns * 1e-9
+        return self.stamp_ns / 1e9
 
     @property
     def size(self) -> Tuple[int, int]:
@@ -117,7 +117,7 @@ class FrameRing:
             return self._frames[-1] if self._frames else None
 
     def find(self, stamp_ns: int) -> Optional[Frame]:
-        """The frame with exactly this stamp, or None."""
+        """Return the frame with exactly this stamp, or None."""
         with self._lock:
             for frame in reversed(self._frames):
                 if frame.stamp_ns == stamp_ns:
@@ -158,7 +158,7 @@ class WorkerStats:
             self.counters[key] += n
 
     def snapshot(self) -> Dict[str, float]:
-        """fps over the recent window, latency p50/p95 in ms, and the counters."""
+        """Return the fps over the recent window, latency p50/p95 in ms, and the counters."""
         with self._lock:
             lat = np.asarray(self._latency, dtype=np.float64)
             done = list(self._done)
@@ -184,6 +184,16 @@ class _Command:
     message: str = ''
 
 
+def _set_os_thread_name(name: str) -> None:
+    """Name the calling thread for top -H / /proc (Linux; Python < 3.14 does not)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None)
+        libc.prctl(15, name.encode()[:15], 0, 0, 0)   # 15 = PR_SET_NAME
+    except (OSError, AttributeError):
+        pass
+
+
 class InferenceWorker:
     """The thread that owns the tracker.
 
@@ -206,7 +216,7 @@ class InferenceWorker:
     def __init__(self, build: Callable[[], Any], sink: ResultSink, mailbox: FrameMailbox,
                  stats: WorkerStats, log: Callable[[str, str, str], None],
                  apply_config: Optional[Callable[[Any, Any], None]] = None,
-                 name: str = 'vil_tracker_inference') -> None:
+                 name: str = 'vil_inference') -> None:
         self._build = build
         self._sink = sink
         self._mailbox = mailbox
@@ -301,6 +311,8 @@ class InferenceWorker:
             self._build_error = err
             self._ready.set()
             return
+        # Named after the build: threads that libraries spawn from here inherit the name.
+        _set_os_thread_name(self._thread.name)
         self._ready.set()
         try:
             while not self._stop.is_set():
@@ -346,9 +358,11 @@ class InferenceWorker:
             self._set_status(STATUS_TRACKING, force=True)
             self._stats.count('inits')
             cmd.ok = True
-            self._log('info', 'init', 'initialised track %s on frame %d.%09d, box %s' % (
-                self._track_id, frame.stamp_ns // 10**9, frame.stamp_ns % 10**9,
-                [round(v, 1) for v in cmd.box_xywh]))
+            # Keyed by track id: every (rare, user-driven) init is logged.
+            stamp = f'{frame.stamp_ns // 10**9}.{frame.stamp_ns % 10**9:09d}'
+            box = [round(v, 1) for v in cmd.box_xywh]
+            self._log('info', f'init{self._track_id}',
+                      f'initialised track {self._track_id} on frame {stamp}, box {box}')
         elif cmd.kind == 'config':
             if self._apply_config is not None:
                 self._apply_config(self._tracker, cmd.payload)
@@ -359,7 +373,7 @@ class InferenceWorker:
     def _step(self, frame: Frame) -> None:
         if self._status == STATUS_IDLE:
             self._stats.count('frames_without_target')
-            self._sink.on_no_target(frame)
+            self._report(self._sink.on_no_target, frame)
             self._stats.record(time.monotonic() - frame.received)
             return
         if self._last_stamp_ns is not None and frame.stamp_ns <= self._last_stamp_ns:
@@ -371,7 +385,8 @@ class InferenceWorker:
         except Exception as err:  # a bad step must not end tracking for good
             self._stats.count('tracker_errors')
             self._log('error', 'track_failed',
-                      f'tracker step failed on frame {frame.stamp_ns}: {type(err).__name__}: {err}')
+                      f'tracker step failed on frame {frame.stamp_ns} ns: '
+                      f'{type(err).__name__}: {err}')
             return
         self._last_stamp_ns = frame.stamp_ns
         status = str(getattr(result, 'status', STATUS_TRACKING))
@@ -379,18 +394,21 @@ class InferenceWorker:
         self._set_status(status)
         self._stats.count('frames_processed')
         if status == STATUS_IDLE:
-            self._sink.on_no_target(frame)
+            self._report(self._sink.on_no_target, frame)
         else:
-            self._sink.on_result(frame, result, status)
+            self._report(self._sink.on_result, frame, result, status)
         self._stats.record(time.monotonic() - frame.received)
 
     def _set_status(self, status: str, force: bool = False) -> None:
         if status != self._status or force:
             self._status = status
-            self._sink.on_status(status, self._track_id)
+            self._report(self._sink.on_status, status, self._track_id)
 
-
-def list_counters(stats: WorkerStats, keys: List[str]) -> Dict[str, int]:
-    """The named counters (0 when never counted), for a stable diagnostics layout."""
-    snap = stats.snapshot()
-    return {k: int(snap.get(k, 0)) for k in keys}
+    def _report(self, method: Callable[..., None], *args: Any) -> None:
+        """Call the sink; a failure there is counted, never the end of the worker."""
+        try:
+            method(*args)
+        except Exception as err:
+            self._stats.count('publish_errors')
+            self._log('error', 'publish_failed',
+                      f'{getattr(method, "__name__", "sink")} failed: {type(err).__name__}: {err}')

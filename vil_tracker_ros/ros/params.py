@@ -58,8 +58,7 @@ class _Doc(NamedTuple):
 _DOCS: Dict[str, _Doc] = {
     'model.checkpoint': _Doc(
         'Checkpoint file (.pt, or .onnx with backend onnxruntime). A relative path that does not '
-        'exist in the working directory is looked up in the package\'s weights/ directory; '
-        'empty means the shipped default checkpoint.'),
+        "exist in the working directory is looked up in the package's weights/ directory."),
     'model.device': _Doc('Inference device.', choices='auto, cpu, cuda, cuda:N'),
     'model.precision': _Doc('Inference precision (bf16 only where the hardware supports it).',
                             choices='fp32, fp16, bf16'),
@@ -74,20 +73,26 @@ _DOCS: Dict[str, _Doc] = {
         'Minimum confidence for a template update.', 0.0, 1.0),
     'tracker.lost_confidence': _Doc('Confidence below which a frame counts as a miss.', 0.0, 1.0),
     'tracker.lost_frames': _Doc('Consecutive misses before the status becomes lost.', 1, 100000),
+    'tracker.reacquire_confidence': _Doc(
+        'Confidence that re-acquires a lost target (must be >= lost_confidence).', 0.0, 1.0),
     'tracker.lost_search_growth': _Doc(
         'Search factor growth per missed frame while lost.', 1.0, 4.0),
     'tracker.max_search_factor': _Doc(
         'Largest search factor while lost (must be >= search_factor).', 1.0, 32.0),
     'kalman.std_position': _Doc(
-        'Process noise of the position, relative to the box size (> 0).', 0.0, 10.0),
+        'Position random walk (process noise), in box sizes per sqrt(second) (> 0).', 0.0, 100.0),
     'kalman.std_velocity': _Doc(
-        'Process noise of the velocity, relative to the box size (> 0).', 0.0, 10.0),
+        'White-noise acceleration (process noise), in box sizes per second^1.5 (> 0).',
+        0.0, 100.0),
     'kalman.std_measurement': _Doc(
-        'Base measurement noise, relative to the box size (> 0).', 0.0, 10.0),
+        'Base measurement noise, in box sizes (> 0).', 0.0, 100.0),
+    'kalman.std_initial_velocity': _Doc(
+        'Velocity standard deviation at (re)initialisation, in box sizes per second (> 0).',
+        0.0, 100.0),
     'kalman.gate_probability': _Doc(
         'Chi-square gate probability for accepting a measurement, in (0, 1).', 0.0, 1.0),
     'kalman.uncertainty_scale': _Doc(
-        'How much the model\'s predicted variance scales the measurement noise.', 0.0, 10.0),
+        "How much the model's predicted variance scales the measurement noise.", 0.0, 10.0),
     'kalman.max_dt': _Doc(
         'Seconds between frames above which the velocity is re-seeded (> 0).', 0.0, 3600.0),
     'io.image_reliable': _Doc(
@@ -126,7 +131,7 @@ class ParamSpec:
 
 
 def is_tunable(name: str) -> bool:
-    """True for parameters that may change while the node is configured."""
+    """Return True for parameters that may change while the node is configured."""
     return name.split('.', 1)[0] in _TUNABLE_SECTIONS or name in _TUNABLE_NAMES
 
 
@@ -187,7 +192,7 @@ def parameter_specs(defaults: Optional[NodeConfig] = None) -> List[ParamSpec]:
 
 
 def has_description(name: str) -> bool:
-    """True when ``name`` has a hand-written description (checked by the unit tests)."""
+    """Return True when ``name`` has a hand-written description (checked by unit tests)."""
     return name in _DOCS
 
 
@@ -246,7 +251,19 @@ def config_from_values(values: Mapping[str, Any]) -> NodeConfig:
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f'{name}: must be finite, got {value!r}')
         nested[section][key] = value
-    return from_dict(NodeConfig, nested)
+    hints = typing.get_type_hints(NodeConfig)
+    sections = {}
+    for section in SECTIONS:
+        try:
+            sections[section] = from_dict(hints[section], nested[section], prefix=f'{section}.')
+        except ConfigError as err:
+            # validate() names the bare field; say which section it is in.
+            field_names = {f.name for f in dataclasses.fields(hints[section])}
+            msg = str(err)
+            if msg.split(':', 1)[0] in field_names:
+                raise ConfigError(f'{section}.{msg}') from None
+            raise
+    return NodeConfig(**sections)
 
 
 def read_node_config(node, specs: Optional[List[ParamSpec]] = None) -> NodeConfig:

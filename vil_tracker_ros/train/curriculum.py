@@ -7,8 +7,9 @@ Difficulty ramps from 0 to 1 over ``ramp_epochs``. It sets the largest
 template/search frame gap, the search-crop jitter, and how much the harder half
 of each batch counts in the loss (self-paced weighting: at difficulty 0 the
 samples with the larger loss count ``hard_weight_min``, at 1 every sample
-counts fully). FiLM temporal modulation switches on at ``film_start_epoch``
-(phase 2 always has it on).
+counts fully). FiLM temporal modulation switches on at the model's
+``film_start_epoch`` (ModelConfig, so the checkpoint carries it); phase 2
+always has it on.
 """
 
 from __future__ import annotations
@@ -41,11 +42,14 @@ def _lerp(lo: float, hi: float, t: float) -> float:
 class Curriculum:
     """Maps an epoch to a :class:`CurriculumState`."""
 
-    def __init__(self, cfg: CurriculumConfig, phase: int = 1):
+    def __init__(self, cfg: CurriculumConfig, phase: int = 1, film_start_epoch: int = 0):
         if phase not in (1, 2):
             raise ValueError(f'phase must be 1 or 2, got {phase!r}')
+        if film_start_epoch < 0:
+            raise ValueError(f'film_start_epoch must be >= 0, got {film_start_epoch}')
         self.cfg = cfg
         self.phase = phase
+        self.film_start_epoch = film_start_epoch
 
     def difficulty(self, epoch: int) -> float:
         if epoch < 0:
@@ -67,7 +71,7 @@ class Curriculum:
             center_jitter=_lerp(c.min_center_jitter, c.max_center_jitter, d),
             scale_jitter=_lerp(c.min_scale_jitter, c.max_scale_jitter, d),
             hard_weight=_lerp(c.hard_weight_min, 1.0, d),
-            film=self.phase == 2 or epoch >= c.film_start_epoch,
+            film=self.phase == 2 or epoch >= self.film_start_epoch,
         )
 
 

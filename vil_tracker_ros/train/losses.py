@@ -53,7 +53,7 @@ def l1_loss(pred: torch.Tensor, target: torch.Tensor, reduction: str = 'mean'):
 
 
 def gaussian_radius(w: torch.Tensor, h: torch.Tensor, min_overlap: float = 0.7):
-    """CenterNet's radius: the largest centre shift that keeps IoU >= min_overlap.
+    """Return CenterNet's radius: the largest centre shift that keeps IoU >= min_overlap.
 
     ``w`` and ``h`` are box sizes in feature-map cells. Solves the three corner
     cases of CornerNet's derivation (both corners inside, one inside, both
@@ -82,7 +82,7 @@ def center_index(boxes: torch.Tensor, feat_size: int) -> torch.Tensor:
 
 
 def gaussian_heatmap(boxes: torch.Tensor, feat_size: int, min_overlap: float = 0.7):
-    """CenterNet target heatmap (B, 1, F, F) for normalised cx, cy, w, h boxes.
+    """Build the CenterNet target heatmap (B, 1, F, F) for normalised cx, cy, w, h boxes.
 
     The peak (exactly 1) sits on the cell holding the box centre; the Gaussian's
     sigma is (2r + 1) / 6 with r the CenterNet radius of the box in cells.
@@ -224,7 +224,7 @@ class ADWWeighting(nn.Module):
         self.log_vars = nn.Parameter(init)
 
     def weights(self) -> Dict[str, float]:
-        """Current effective weights exp(-s_i), for logging."""
+        """Return the current effective weights exp(-s_i), for logging."""
         return {n: float(torch.exp(-s)) for n, s in zip(self.names, self.log_vars.detach())}
 
     def forward(self, losses: Dict[str, torch.Tensor]) -> torch.Tensor:

@@ -1,0 +1,373 @@
+# Copyright 2026 The vil_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+
+"""``make bench``: measure everything in one run and write bench/results.json + BENCHMARKS.md.
+
+Timings on shared machines drift, so every figure is a median with min/max over repeats,
+and comparisons are ratios against figures taken in this same run (an fp32 GEMM for the
+achieved FLOP rate; OpenCV CSRT/KCF on the same frames for the trackers).
+No pass/fail thresholds: this is measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+import torch
+
+from vil_tracker_ros.config import BackendConfig, SyntheticConfig
+from vil_tracker_ros.core.backend import build_backend, OnnxRuntimeBackend, TorchBackend
+from vil_tracker_ros.core.preprocess import crop_region
+from vil_tracker_ros.core.tracker import SingleObjectTracker
+from vil_tracker_ros.data.synthetic import make_sequences
+from vil_tracker_ros.eval.baselines import OpenCVTracker
+from vil_tracker_ros.eval.metrics import score_sequence, summarize
+from vil_tracker_ros.model import build_model, load_checkpoint
+from vil_tracker_ros.model.export import export_onnx
+from vil_tracker_ros.model.registry import get_config
+from vil_tracker_ros.model.report import count_flops
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+THREADS = 2
+
+
+def stats(samples_ms: List[float]) -> Dict[str, float]:
+    return {'median': statistics.median(samples_ms), 'min': min(samples_ms),
+            'max': max(samples_ms), 'n': len(samples_ms)}
+
+
+def time_calls(fn: Callable[[], object], repeats: int, warmup: int = 3) -> Dict[str, float]:
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1e3)
+    return stats(samples)
+
+
+def log(msg: str) -> None:
+    print(f'[bench {time.strftime("%H:%M:%S")}] {msg}', file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- model
+
+
+def bench_gemm(size: int = 1024, repeats: int = 20) -> Dict[str, float]:
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    t = time_calls(lambda: torch.mm(a, b), repeats)
+    flops = 2 * size ** 3
+    return {'size': size, 'ms': t, 'gflops_per_s': flops / (t['median'] * 1e-3) / 1e9}
+
+
+def _crops(cfg) -> tuple:
+    rng = np.random.default_rng(0)
+    template = rng.integers(0, 255, (cfg.template_size, cfg.template_size, 3), np.uint8)
+    search = rng.integers(0, 255, (cfg.search_size, cfg.search_size, 3), np.uint8)
+    return template, search
+
+
+def bench_model_variant(name: str, model, gemm_gflops: float, repeats: int,
+                        workdir: str) -> Dict[str, object]:
+    """Per-frame model step of one variant: torch eager, onnxruntime, and the full forward."""
+    cfg = model.cfg
+    flops = count_flops(model)
+    template, search = _crops(cfg)
+    out: Dict[str, object] = {'variant': name, 'template_size': cfg.template_size,
+                              'search_size': cfg.search_size, 'embed_dim': cfg.embed_dim,
+                              'depth': cfg.depth, 'gflops': flops['gflops'],
+                              'gmacs': flops['gmacs'], 'backends': {}}
+    torch_backend = TorchBackend(model, device='cpu', threads=THREADS)
+    state = torch_backend.encode_template(template)
+    t = time_calls(lambda: torch_backend.track(state, search), repeats)
+    out['backends']['torch_track'] = t
+    # The full forward re-encodes the template every frame; `track` reuses the cached
+    # template work (for template-first scans it runs the search tokens only).
+    from vil_tracker_ros.core.preprocess import normalize
+    tt, ss = normalize(template[None]), normalize(search[None])
+    with torch.inference_mode():
+        out['backends']['torch_full_forward'] = time_calls(lambda: model(tt, ss), repeats)
+    out['track_is_search_only'] = getattr(cfg, 'scan', '') == 'template_first'
+    onnx_path = os.path.join(workdir, f'{name}.onnx')
+    export_onnx(model, __import__('pathlib').Path(onnx_path))
+    ort = OnnxRuntimeBackend(onnx_path, device='cpu', threads=THREADS)
+    ort_state = ort.encode_template(template)
+    out['backends']['onnxruntime_track'] = time_calls(lambda: ort.track(ort_state, search),
+                                                      repeats)
+    for key, t in out['backends'].items():
+        flops_frame = flops['gflops_track' if 'track' in key else 'gflops'] * 1e9
+        t['achieved_gflops_per_s'] = flops_frame / (t['median'] * 1e-3) / 1e9
+        t['fraction_of_gemm'] = t['achieved_gflops_per_s'] / gemm_gflops
+    return out
+
+
+# ------------------------------------------------------------------------- trackers
+
+
+def heldout_sequences(num: int, length: int):
+    cfg = SyntheticConfig(split='heldout', length=length, seed=1000)
+    return make_sequences(cfg, num)
+
+
+def run_tracker_on(sequences, make_tracker: Callable[[], object]) -> Dict[str, object]:
+    per_frame, scores = [], []
+    for seq in sequences:
+        tracker = make_tracker()
+        frames = [seq.frame(i) for i in range(len(seq))]
+        pred = np.zeros((len(seq), 4))
+        pred[0] = seq.init_box()
+        tracker.initialize(frames[0], pred[0], 0.0)
+        for i in range(1, len(seq)):
+            t0 = time.perf_counter()
+            res = tracker.track(frames[i], i / 30.0)
+            per_frame.append((time.perf_counter() - t0) * 1e3)
+            pred[i] = res.box if res.box is not None else pred[i - 1]
+        scores.append(score_sequence(seq.name, pred, seq.gt, seq.visible))
+    summary = summarize(scores)
+    return {'ms_per_frame': stats(per_frame), 'success_auc': summary.success_auc,
+            'precision_20': summary.precision_20, 'frames': len(per_frame)}
+
+
+# ---------------------------------------------------------------------------- node
+
+
+class RssSampler(threading.Thread):
+    """Sample a process's resident set size from /proc every ``period`` seconds."""
+
+    def __init__(self, pid: int, period: float = 1.0) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.period = pid, period
+        self.samples: List[tuple] = []
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        t0 = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                with open(f'/proc/{self.pid}/status') as f:
+                    for line in f:
+                        if line.startswith('VmRSS:'):
+                            mib = int(line.split()[1]) / 1024
+                            self.samples.append((time.monotonic() - t0, mib))
+            except FileNotFoundError:
+                return
+            self._stop.wait(self.period)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join(timeout=5)
+
+
+def node_run(checkpoint: str, frames: List[np.ndarray], init_box, rate_hz: float,
+             sample_rss: bool = False) -> Dict[str, object]:
+    """Stream ``frames`` into a fresh tracker_node at ``rate_hz`` and measure what comes back."""
+    import rclpy
+    from vil_tracker_ros.ros.client import LifecycleClient, NodeProcess
+    from vil_tracker_ros.ros.live import CameraStreamer, OutputRecorder, spin_until
+    from vil_tracker_ros.ros.messages import stamp_to_ns
+
+    proc = NodeProcess(params={'model.checkpoint': checkpoint, 'model.threads': THREADS}).start()
+    rclpy.init()
+    node = rclpy.create_node('vil_tracker_bench')
+    sampler = RssSampler(proc.pid) if sample_rss else None
+    try:
+        lifecycle = LifecycleClient(node)
+        lifecycle.wait_for_services(60)
+        lifecycle.activate(180)
+        recorder = OutputRecorder(node, diagnostics=False)
+        camera = CameraStreamer(node)
+        camera.wait_for_node()
+        if sampler:
+            sampler.start()
+        sent = camera.stream(frames, init_box, rate_hz)
+        deadline = time.monotonic() + 3.0
+        spin_until(node, lambda: time.monotonic() > deadline, 5.0, 'drain')
+        if sampler:
+            sampler.stop()
+        dets = {stamp_to_ns(r.msg.header.stamp): r.receipt_ns
+                for r in recorder.of('/detection')}
+        lat = [(dets[s] - s) / 1e6 for s in sent.stamps_ns[1:] if s in dets]
+        receipts = sorted(dets.values())
+        span = (receipts[-1] - receipts[0]) / 1e9 if len(receipts) > 1 else math.nan
+        out = {'rate_hz': rate_hz, 'frames_sent': len(frames),
+               'frames_answered': len(lat), 'dropped': len(frames) - 1 - len(lat),
+               'throughput_fps': (len(receipts) - 1) / span if span > 0 else math.nan,
+               'latency_ms': stats(lat) if lat else None,
+               'latency_ms_p95': float(np.percentile(lat, 95)) if lat else math.nan}
+        if sampler and sampler.samples:
+            rss = [m for _, m in sampler.samples]
+            third = max(1, len(rss) // 3)
+            out['rss_mib'] = {'start': rss[0], 'end': rss[-1], 'max': max(rss),
+                              'first_third_median': statistics.median(rss[:third]),
+                              'last_third_median': statistics.median(rss[-third:]),
+                              'samples': len(rss)}
+        lifecycle.change_state('deactivate')
+        return out
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+        code = proc.stop()
+        if code not in (0, None):
+            log(f'tracker_node exited with {code}; log:\n{proc.log()[-2000:]}')
+        proc.cleanup()
+
+
+# --------------------------------------------------------------------------- report
+
+
+def fmt_t(t: Optional[Dict[str, float]]) -> str:
+    if not t:
+        return 'n/a'
+    return f'{t["median"]:.1f} ({t["min"]:.1f}–{t["max"]:.1f})'
+
+
+def write_markdown(results: Dict[str, object], path: str) -> None:
+    r = results
+    lines = ['# Benchmarks', '',
+             f'Measured by `make bench` on {r["machine"]["processor"]} '
+             f'({r["machine"]["cores"]} cores), torch {r["machine"]["torch"]}, '
+             f'{THREADS} threads, {r["date"]}. Times are median (min–max) in ms; every ratio '
+             'uses figures from this same run. Shared machines drift by ±10–25% between runs.',
+             '', f'fp32 GEMM ({r["gemm"]["size"]}²): **{r["gemm"]["gflops_per_s"]:.0f} GFLOP/s** '
+             '(the reference for "fraction of GEMM").', '',
+             '## Model step per variant and backend', '',
+             '| variant | crops | GFLOPs (GMACs) | torch track | onnxruntime track | '
+             'torch full forward | ORT GFLOP/s (fraction of GEMM) |',
+             '|---|---|---|---|---|---|---|']
+    for v in r['models']:
+        b = v['backends']
+        lines.append(
+            f'| {v["variant"]} | {v["template_size"]}/{v["search_size"]} | '
+            f'{v["gflops"]:.2f} ({v["gmacs"]:.2f}) | {fmt_t(b["torch_track"])} | '
+            f'{fmt_t(b["onnxruntime_track"])} | {fmt_t(b["torch_full_forward"])} | '
+            f'{b["onnxruntime_track"]["achieved_gflops_per_s"]:.1f} '
+            f'({b["onnxruntime_track"]["fraction_of_gemm"]:.2f}) |')
+    lines += ['', '`track` reuses the template work done once per initialisation; for '
+              '`template_first` variants it runs the search tokens only (search-only path).',
+              '', '## Trackers on the same held-out synthetic frames', '',
+              f'{r["trackers"]["frames_note"]}', '',
+              '| tracker | ms/frame | ratio to CSRT | success AUC | precision@20 |',
+              '|---|---|---|---|---|']
+    csrt = r['trackers']['opencv-csrt']['ms_per_frame']['median']
+    for name, t in r['trackers'].items():
+        if name == 'frames_note':
+            continue
+        lines.append(f'| {name} | {fmt_t(t["ms_per_frame"])} | '
+                     f'{t["ms_per_frame"]["median"] / csrt:.2f} | {t["success_auc"]:.3f} | '
+                     f'{t["precision_20"]:.3f} |')
+    n = r.get('node')
+    if n:
+        step = r['trackers']['vil (shipped)']['ms_per_frame']['median']
+        lines += ['', '## The node through DDS (separate processes)', '',
+                  '| run | camera rate | answered / sent | throughput | latency p50 (min–max) '
+                  '| p95 |', '|---|---|---|---|---|---|']
+        for key in ('nominal', 'overload_2x'):
+            x = n[key]
+            lines.append(f'| {key} | {x["rate_hz"]:.1f} Hz | {x["frames_answered"]} / '
+                         f'{x["frames_sent"] - 1} | {x["throughput_fps"]:.1f} fps | '
+                         f'{fmt_t(x["latency_ms"])} | {x["latency_ms_p95"]:.1f} |')
+        lines += ['', f'Node overhead (end-to-end p50 minus the core tracker step p50 of '
+                  f'{step:.1f} ms): **{n["overhead_ms"]:.1f} ms** (DDS transport of the image, '
+                  'conversion, mailbox, publishing).']
+        rss = n['long_run'].get('rss_mib')
+        if rss:
+            lines += ['', f'RSS over a {n["long_run"]["frames_sent"]}-frame run: start '
+                      f'{rss["start"]:.0f} MiB, end {rss["end"]:.0f} MiB, max {rss["max"]:.0f} '
+                      f'MiB (first-third median {rss["first_third_median"]:.0f}, last-third '
+                      f'median {rss["last_third_median"]:.0f}).']
+    lines += ['', f'Total bench wall time: {r["wall_s"]:.0f} s.', '']
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines))
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--checkpoint', default=os.path.join(ROOT, 'vil_tracker_ros', 'weights',
+                                                       'vil_cpu.pt'))
+    p.add_argument('--out', default=os.path.join(ROOT, 'bench', 'results.json'))
+    p.add_argument('--markdown', default=os.path.join(ROOT, 'BENCHMARKS.md'))
+    p.add_argument('--quick', action='store_true', help='few repeats, short runs (smoke)')
+    p.add_argument('--long-frames', type=int, default=5000)
+    args = p.parse_args(argv)
+    torch.set_num_threads(THREADS)
+    t_start = time.monotonic()
+    repeats = 5 if args.quick else 30
+    results: Dict[str, object] = {
+        'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+        'machine': {'processor': platform.processor() or platform.machine(),
+                    'cores': os.cpu_count(), 'torch': torch.__version__}}
+    log('fp32 GEMM')
+    results['gemm'] = bench_gemm()
+    gemm = results['gemm']['gflops_per_s']
+
+    shipped, _ = load_checkpoint(args.checkpoint)
+    models = [('vil_cpu (shipped)', shipped), ('vil_t', build_model(get_config('vil_t'))),
+              ('vil_s', build_model(get_config('vil_s')))]
+    results['models'] = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for name, model in models:
+            log(f'model step: {name}')
+            heavy = 'vil_s' in name or 'vil_t' in name
+            results['models'].append(bench_model_variant(
+                name, model.eval(), gemm, max(3, repeats // 6) if heavy else repeats, workdir))
+
+    log('trackers on held-out synthetic frames')
+    seqs = heldout_sequences(2 if args.quick else 4, 60 if args.quick else 150)
+    backend_cfg = BackendConfig(checkpoint=args.checkpoint, device='cpu', threads=THREADS)
+    results['trackers'] = {
+        'frames_note': f'{len(seqs)} held-out synthetic sequences of {len(seqs[0])} frames, '
+                       f'{seqs[0].frame(0).shape[1]}x{seqs[0].frame(0).shape[0]}.',
+        'vil (shipped)': run_tracker_on(
+            seqs, lambda: SingleObjectTracker(build_backend(backend_cfg))),
+        'vil (shipped, onnxruntime)': run_tracker_on(
+            seqs, lambda: SingleObjectTracker(build_backend(
+                BackendConfig(checkpoint=args.checkpoint, device='cpu', threads=THREADS,
+                              backend='onnxruntime')))),
+        'opencv-csrt': run_tracker_on(seqs, lambda: OpenCVTracker('csrt')),
+        'opencv-kcf': run_tracker_on(seqs, lambda: OpenCVTracker('kcf')),
+    }
+
+    log('node end to end')
+    seq = seqs[0]
+    frames = [seq.frame(i) for i in range(len(seq))]
+    step_ms = results['trackers']['vil (shipped)']['ms_per_frame']['median']
+    nominal_rate = min(30.0, 500.0 / step_ms)       # about half load
+    node = {'nominal': node_run(args.checkpoint, frames, seq.init_box(), nominal_rate)}
+    capacity = node['nominal']['throughput_fps']
+    e2e = node['nominal']['latency_ms']['median'] if node['nominal']['latency_ms'] else math.nan
+    node['overhead_ms'] = e2e - step_ms
+    log('node at 2x overload')
+    node['overload_2x'] = node_run(args.checkpoint, frames, seq.init_box(),
+                                   2.0 * 1000.0 / (step_ms + max(node['overhead_ms'], 0.0)))
+    node['capacity_estimate_fps'] = capacity
+    long_frames = 300 if args.quick else args.long_frames
+    log(f'node RSS over {long_frames} frames')
+    cycle = [frames[i % len(frames)] for i in range(long_frames)]
+    node['long_run'] = node_run(args.checkpoint, cycle, seq.init_box(), nominal_rate * 1.5,
+                                sample_rss=True)
+    results['node'] = node
+    results['wall_s'] = time.monotonic() - t_start
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, 'w') as f:
+        json.dump(results, f, indent=2, default=float)
+    write_markdown(results, args.markdown)
+    log(f'wrote {args.out} and {args.markdown} in {results["wall_s"]:.0f} s')
+    with open(args.markdown) as f:
+        print(f.read())
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,342 @@
+# Copyright 2026 The vil_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+
+"""SingleObjectTracker state machine, driven by a fake backend the tests control.
+
+The fake "network" finds the bright square in the search crop it is given and
+reports it as the score-map peak with a confidence the test sets, so the real
+crop / decode / map-back / Kalman path runs and results are deterministic.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from vil_tracker_ros.config import KalmanConfig, TrackerConfig
+from vil_tracker_ros.core.backend import BackendOutput
+from vil_tracker_ros.core.tracker import (hann_window, SingleObjectTracker, StampOrderError,
+                                          TrackStatus)
+from vil_tracker_ros.geometry import iou
+
+H, W = 240, 320
+DT = 1 / 30
+
+
+class FakeBackend:
+    name = 'fake'
+    device = 'cpu'
+    template_size = 32
+    search_size = 64
+    grid = 16
+
+    def __init__(self):
+        self.confidence = 0.9
+        self.log_var = np.full(4, -12.0)
+        self.templates = []
+        self.ctx_seen = []
+        self.calls = 0
+        self.override_peak = None   # (cx, cy) normalised: report this instead of the square
+
+    def encode_template(self, crop):
+        assert crop.shape == (self.template_size, self.template_size, 3)
+        self.templates.append(crop.copy())
+        return len(self.templates)
+
+    def track(self, template_state, crop, temporal_ctx=None):
+        assert crop.shape == (self.search_size, self.search_size, 3)
+        self.calls += 1
+        self.ctx_seen.append(temporal_ctx)
+        g = self.grid
+        score = np.full((g, g), 0.01)
+        size = np.full((2, g, g), 0.1)
+        offset = np.full((2, g, g), 0.5)
+        mask = crop.mean(axis=2) > 128
+        peak = self.override_peak
+        wh = (0.1, 0.1)
+        if peak is None and mask.any():
+            ys, xs = np.nonzero(mask)
+            n = float(self.search_size)
+            x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+            peak = ((x0 + x1) / 2 / n, (y0 + y1) / 2 / n)
+            wh = ((x1 - x0) / n, (y1 - y0) / n)
+        if peak is not None:
+            ix, iy = min(int(peak[0] * g), g - 1), min(int(peak[1] * g), g - 1)
+            score[iy, ix] = self.confidence
+            offset[:, iy, ix] = (peak[0] * g - ix, peak[1] * g - iy)
+            size[:, iy, ix] = wh
+        box = np.array([0.5, 0.5, 0.1, 0.1])
+        return BackendOutput(box=box, score=float(score.max()), score_map=score,
+                             size_map=size, offset_map=offset, log_var=self.log_var.copy(),
+                             temporal_ctx=('ctx', self.calls))
+
+
+def frame(box=None):
+    img = np.full((H, W, 3), 30, np.uint8)
+    if box is not None:
+        x, y, w, h = (int(round(v)) for v in box)
+        img[max(y, 0):max(y + h, 0), max(x, 0):max(x + w, 0)] = 255
+    return img
+
+
+def make(**tracker_kw):
+    backend = FakeBackend()
+    cfg = TrackerConfig(**{'template_update_interval': 0, **tracker_kw})
+    return SingleObjectTracker(backend, cfg, KalmanConfig()), backend
+
+
+def test_init_and_track_moving_target():
+    trk, be = make()
+    assert trk.status == TrackStatus.IDLE
+    box0 = (100.0, 80.0, 24.0, 20.0)
+    res = trk.initialize(frame(box0), box0, stamp=10.0)
+    assert res.status == 'tracking' and res.track_id == 1 and res.confidence == 1.0
+    np.testing.assert_allclose(res.box, box0)
+    assert res.cov.shape == (8, 8) and res.cov_xy.shape == (2, 2)
+    for k in range(1, 31):
+        truth = (100.0 + 3 * k, 80.0 + 1.5 * k, 24.0, 20.0)
+        res = trk.track(frame(truth), 10.0 + k * DT)
+        assert res.status == TrackStatus.TRACKING and res.accepted and not res.gated
+        assert res.confidence == pytest.approx(0.9)
+        assert res.frame_index == k
+        assert iou(res.box, truth) > 0.8, (k, res.box, truth)
+        assert iou(res.raw_box, truth) > 0.8
+        assert set(res.timings) >= {'predict', 'crop', 'model', 'decode', 'update', 'total'}
+        assert np.allclose(res.cov_xy, res.cov_xy.T) and np.linalg.eigvalsh(res.cov_xy).min() > 0
+    # The filter learned the velocity (px/s), so its prediction leads the box.
+    assert trk._track.mean[4] == pytest.approx(90.0, rel=0.2)
+    # FiLM context: frame 1 gets none, later frames get the previous frame's output.
+    assert be.ctx_seen[0] is None
+    assert be.ctx_seen[1:] == [('ctx', i) for i in range(1, 30)]
+
+
+def test_template_update_every_n_frames_only_when_confident():
+    trk, be = make(template_update_interval=5, template_update_confidence=0.7)
+    box = (100.0, 80.0, 24.0, 20.0)
+    trk.initialize(frame(box), box, 0.0)
+    updated = [trk.track(frame(box), k * DT).template_updated for k in range(1, 13)]
+    assert [k for k, u in enumerate(updated, 1) if u] == [5, 10]
+    assert len(be.templates) == 3
+    be.confidence = 0.6   # still tracking (>= lost 0.25) but below the update threshold
+    assert not any(trk.track(frame(box), k * DT).template_updated for k in range(13, 25))
+    assert len(be.templates) == 3
+    be.confidence = 0.9   # overdue: the next confident frame updates
+    assert trk.track(frame(box), 25 * DT).template_updated
+
+
+def test_lost_widens_search_then_reacquires():
+    trk, be = make(lost_frames=3, lost_search_growth=1.5, max_search_factor=8.0)
+    box = (150.0, 100.0, 20.0, 20.0)
+    trk.initialize(frame(box), box, 0.0)
+    for k in range(1, 5):
+        trk.track(frame(box), k * DT)
+    statuses, factors = [], []
+    for k in range(5, 12):          # full occlusion: no target in the image
+        res = trk.track(frame(None), k * DT)
+        assert not res.accepted
+        statuses.append(res.status.value)
+        factors.append(res.search_factor)
+        # Coasting: the box stays where the (stationary) target was.
+        assert iou(res.box, box) > 0.7
+    assert statuses == ['tracking', 'tracking', 'lost', 'lost', 'lost', 'lost', 'lost']
+    assert factors[:4] == [4.0, 4.0, 4.0, 4.0]
+    assert factors[4] == pytest.approx(6.0) and factors[5] == pytest.approx(8.0)
+    assert factors[6] == pytest.approx(8.0)   # capped at max_search_factor
+    # Low-confidence detections do not re-acquire (0.4 < reacquire_confidence 0.5).
+    be.confidence = 0.4
+    assert trk.track(frame(box), 12 * DT).status == TrackStatus.LOST
+    be.confidence = 0.9
+    res = trk.track(frame(box), 13 * DT)
+    assert res.status == TrackStatus.TRACKING and res.accepted
+    assert res.search_factor == pytest.approx(8.0)
+    assert iou(res.box, box) > 0.8
+    assert trk.track(frame(box), 14 * DT).search_factor == pytest.approx(4.0)
+
+
+def test_reacquire_far_away_restarts_the_filter():
+    trk, be = make(lost_frames=2)
+    box = (150.0, 100.0, 20.0, 20.0)
+    trk.initialize(frame(box), box, 0.0)
+    trk.track(frame(box), DT)
+    k = 2
+    for _ in range(8):
+        res = trk.track(frame(None), k * DT)
+        k += 1
+    assert res.status == TrackStatus.LOST and res.search_factor == pytest.approx(8.0)
+    # Re-appears 60 px away (inside the 160 px wide search, outside the gate).
+    moved = (210.0, 100.0, 20.0, 20.0)
+    res = trk.track(frame(moved), k * DT)
+    assert res.status == TrackStatus.TRACKING and res.accepted and res.gated
+    assert iou(res.box, moved) > 0.8        # restarted at the measurement
+    np.testing.assert_array_equal(trk._track.mean[4:], 0.0)
+
+
+def test_gate_rejects_a_confident_far_outlier():
+    trk, be = make(lost_frames=3)
+    box = (150.0, 100.0, 20.0, 20.0)
+    trk.initialize(frame(box), box, 0.0)
+    for k in range(1, 4):
+        trk.track(frame(box), k * DT)
+    be.override_peak = (0.95, 0.95)   # a distractor at the crop corner
+    res = trk.track(frame(box), 4 * DT)
+    assert res.gated and not res.accepted and res.status == TrackStatus.TRACKING
+    assert res.gate_distance > trk.kf.gate_threshold
+    assert iou(res.box, box) > 0.8    # the filter ignored it
+    be.override_peak = None
+    res = trk.track(frame(box), 5 * DT)
+    assert res.accepted and not res.gated
+
+
+def test_reinitialize_while_tracking_gives_new_track_id():
+    trk, be = make()
+    a = (50.0, 50.0, 20.0, 20.0)
+    assert trk.initialize(frame(a), a, 0.0).track_id == 1
+    trk.track(frame(a), DT)
+    trk.track(frame(a), 2 * DT)
+    b = (200.0, 150.0, 30.0, 25.0)
+    # The node may initialise on an older buffered frame: the stamp may go back.
+    res = trk.initialize(frame(b), b, DT)
+    assert res.track_id == 2 and res.status == TrackStatus.TRACKING and res.frame_index == 0
+    np.testing.assert_allclose(res.box, b)
+    res = trk.track(frame(b), 2 * DT)
+    assert res.track_id == 2 and iou(res.box, b) > 0.8
+    assert be.ctx_seen[-1] is None   # temporal context restarts with the track
+    trk.reset()
+    assert trk.status == TrackStatus.IDLE
+    assert trk.initialize(frame(b), b, 5.0).track_id == 3
+
+
+def test_idle_track_returns_idle_result():
+    trk, be = make()
+    res = trk.track(frame(None), 1.0)
+    assert res.status == TrackStatus.IDLE and res.box is None and res.track_id == 0
+    assert be.calls == 0
+
+
+@pytest.mark.parametrize('bad,msg', [
+    ((np.nan, 10, 20, 20), 'NaN'),
+    ((10, 10, 0, 20), 'non-positive'),
+    ((10, 10, 20, -5), 'non-positive'),
+    ((W + 5, 10, 20, 20), 'outside'),
+    ((-40, -40, 30, 30), 'outside'),
+    ((1, 2, 3), 'shape'),
+])
+def test_bad_boxes_rejected_without_touching_state(bad, msg):
+    trk, be = make()
+    good = (100.0, 80.0, 24.0, 20.0)
+    trk.initialize(frame(good), good, 0.0)
+    before = (trk.track_id, trk.status, trk._track.mean.copy(), trk.last_stamp)
+    with pytest.raises(ValueError, match=msg):
+        trk.initialize(frame(good), bad, 1.0)
+    assert (trk.track_id, trk.status, trk.last_stamp) == (before[0], before[1], before[3])
+    np.testing.assert_array_equal(trk._track.mean, before[2])
+    assert trk.track(frame(good), DT).track_id == 1
+
+
+def test_bad_images_and_stamps():
+    trk, _ = make()
+    good = (100.0, 80.0, 24.0, 20.0)
+    with pytest.raises(ValueError, match='uint8'):
+        trk.initialize(frame(good).astype(np.float32), good, 0.0)
+    with pytest.raises(ValueError, match='stamp'):
+        trk.initialize(frame(good), good, math.nan)
+    trk.initialize(frame(good), good, 0.0)
+    with pytest.raises(ValueError, match='HxWx3'):
+        trk.track(frame(good)[..., 0], DT)
+
+
+def test_out_of_order_and_duplicate_stamps_leave_state_intact():
+    def run(with_bad):
+        trk, _ = make()
+        box = (100.0, 80.0, 24.0, 20.0)
+        trk.initialize(frame(box), box, 0.0)
+        out = []
+        for k in range(1, 8):
+            truth = (100.0 + 2 * k, 80.0, 24.0, 20.0)
+            if with_bad and k in (3, 5):
+                with pytest.raises(StampOrderError, match='duplicate'):
+                    trk.track(frame(truth), (k - 1) * DT)
+                with pytest.raises(StampOrderError, match='out-of-order'):
+                    trk.track(frame(truth), (k - 2) * DT)
+            out.append(trk.track(frame(truth), k * DT))
+        return out
+    clean, noisy = run(False), run(True)
+    for a, b in zip(clean, noisy):
+        np.testing.assert_array_equal(a.box, b.box)
+        np.testing.assert_array_equal(a.cov, b.cov)
+        assert a.frame_index == b.frame_index
+    assert issubclass(StampOrderError, ValueError)
+
+
+def test_long_gap_between_frames_is_handled():
+    trk, _ = make()
+    box = (100.0, 80.0, 24.0, 20.0)
+    trk.initialize(frame(box), box, 0.0)
+    for k in range(1, 5):
+        trk.track(frame((100.0 + 3 * k, 80.0, 24.0, 20.0)), k * DT)
+    truth = (112.0, 80.0, 24.0, 20.0)
+    res = trk.track(frame(truth), 4 * DT + 5.0)    # 5 s gap > max_dt
+    assert res.status == TrackStatus.TRACKING and iou(res.box, truth) > 0.8
+
+
+def test_hann_window_prefers_the_centre():
+    win = hann_window(16, 16)
+    assert win.shape == (16, 16) and win.min() > 0 and win.max() <= 1
+    assert np.unravel_index(win.argmax(), win.shape) in [(7, 7), (7, 8), (8, 7), (8, 8)]
+    trk, be = make(hann_weight=0.49)
+    score = np.full((16, 16), 0.01)
+    score[0, 0] = 0.8      # stronger but at the edge
+    score[8, 8] = 0.6
+    out = BackendOutput(np.zeros(4), 0.8, score, np.full((2, 16, 16), 0.1),
+                        np.zeros((2, 16, 16)), np.zeros(4), None)
+    box, conf = trk._decode(out, 0.49)
+    assert box[:2] == pytest.approx([0.5, 0.5]) and conf == pytest.approx(0.6)
+    box, conf = trk._decode(out, 0.0)
+    assert box[:2] == pytest.approx([0.0, 0.0]) and conf == pytest.approx(0.8)
+
+
+def test_smoke_with_real_tiny_model():
+    model_mod = pytest.importorskip('vil_tracker_ros.model',
+                                    reason='model package (issue #3) not available')
+    from vil_tracker_ros.core.backend import TorchBackend
+    import torch
+    torch.manual_seed(0)
+    model = model_mod.build_model(model_mod.get_config('vil_tiny'))
+    trk = SingleObjectTracker(TorchBackend(model, device='cpu'), TrackerConfig(),
+                              KalmanConfig())
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
+    box = (100.0, 80.0, 30.0, 24.0)
+    res = trk.initialize(img, box, 0.0)
+    for k in range(1, 4):
+        res = trk.track(img, k * DT)
+        assert res.status in (TrackStatus.TRACKING, TrackStatus.LOST)
+        assert 0.0 <= res.confidence <= 1.0
+        assert np.all(np.isfinite(res.box)) and np.all(np.isfinite(res.cov))
+        assert res.box[2] >= 1 and res.box[3] >= 1
+        assert res.timings['model'] > 0
+
+
+def test_backend_failure_or_bad_output_leaves_state_intact():
+    trk, be = make()
+    box = (100.0, 80.0, 24.0, 20.0)
+    trk.initialize(frame(box), box, 0.0)
+    trk.track(frame(box), DT)
+    mean, stamp = trk._track.mean.copy(), trk.last_stamp
+
+    def boom(*args, **kwargs):
+        raise RuntimeError('device lost')
+    real_track = be.track
+    be.track = boom
+    with pytest.raises(RuntimeError, match='device lost'):
+        trk.track(frame(box), 2 * DT)
+    be.track = real_track
+    be.log_var = np.array([np.nan, 0, 0, 0])
+    with pytest.raises(ValueError, match='log_var'):
+        trk.track(frame(box), 2 * DT)
+    np.testing.assert_array_equal(trk._track.mean, mean)
+    assert trk.last_stamp == stamp and trk.status == TrackStatus.TRACKING
+    be.log_var = np.full(4, -12.0)
+    res = trk.track(frame(box), 2 * DT)
+    assert res.accepted and res.frame_index == 2
+    assert str(res.status) == 'tracking' and res.status == 'tracking'

@@ -1,0 +1,337 @@
+# Copyright 2026 The vil_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+
+"""ROS-free single-object tracker: crop -> network -> decode -> Kalman filter.
+
+Per frame (``track``):
+
+1. Kalman predict over ``dt`` = this stamp - the previous stamp.
+2. Crop the search region around the predicted box (``search_factor``; wider
+   while lost).
+3. Run the backend; penalise the score map with a Hann window
+   (``score * ((1 - w) + w * hann)``, ``w = hann_weight``; no window while lost,
+   because the target may re-appear anywhere in the widened region) and decode
+   the peak cell: centre = (cell + offset) / grid, size from the size map.
+4. Map the box back to the image and clip it to the image.
+5. Gate it (chi-square on the Kalman innovation) and update the filter, with R
+   from the network's predicted log-variance.
+
+Policy:
+
+* a frame is *good* when its confidence (the un-windowed peak score) is at
+  least ``lost_confidence`` and it passes the gate; good frames update the
+  filter and carry the network's temporal context (FiLM) to the next frame;
+  bad frames coast on the prediction and keep the previous context;
+* after ``lost_frames`` consecutive bad frames the status becomes ``lost``:
+  the filter coasts, and the search factor grows by ``lost_search_growth``
+  per frame up to ``max_search_factor``;
+* while lost, a frame with confidence >= ``reacquire_confidence`` re-acquires
+  the target: a normal update when it passes the gate, otherwise the filter is
+  restarted at the measurement (the target moved further than the coasting
+  filter allows);
+* the template is re-encoded around the filtered box once at least
+  ``template_update_interval`` frames have passed since the last (re)encode,
+  on the first good frame with confidence >= ``template_update_confidence``;
+* ``initialize`` (also while tracking) starts a new track with a new id.
+
+Errors never change the tracker's state: a bad box or image raises
+``ValueError``; a stamp that is not after the previous one raises
+``StampOrderError`` (a ``ValueError``), so callers can count and skip it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import enum
+import math
+import time
+from typing import Any, Dict, Optional
+
+import numpy as np
+
+from vil_tracker_ros.config import KalmanConfig, TrackerConfig
+from vil_tracker_ros.core.backend import BackendOutput, TrackingBackend
+from vil_tracker_ros.core.kalman import KalmanFilter
+from vil_tracker_ros.core.preprocess import crop_region
+from vil_tracker_ros.geometry import box_error, clip_box_xywh, cxcywh_to_xywh, xywh_to_cxcywh
+
+_MIN_CROP_BOX = 2.0   # px; smallest box the crop is built around
+
+
+class TrackStatus(str, enum.Enum):
+    """Tracker state; compares equal to its string value."""
+
+    IDLE = 'idle'
+    TRACKING = 'tracking'
+    LOST = 'lost'
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class StampOrderError(ValueError):
+    """A frame's stamp is not later than the previous frame's (out of order or duplicate)."""
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    """Outcome of one ``initialize`` / ``track`` call (pixel units, image coordinates)."""
+
+    status: TrackStatus
+    track_id: int                       # 0 while idle; new id per initialize
+    stamp: float                        # seconds
+    frame_index: int = 0                # frames since initialize (0 = the init frame)
+    box: Optional[np.ndarray] = None    # (4,) filtered x, y, w, h, clipped to the image
+    raw_box: Optional[np.ndarray] = None  # (4,) network measurement x, y, w, h (clipped)
+    confidence: float = 0.0             # network peak score in [0, 1]
+    cov_xy: Optional[np.ndarray] = None  # (2, 2) Kalman covariance of (cx, cy), px^2
+    cov: Optional[np.ndarray] = None    # (8, 8) full Kalman covariance
+    accepted: bool = False              # the measurement updated the filter
+    gated: bool = False                 # the measurement failed the chi-square gate
+    gate_distance: float = math.nan     # squared Mahalanobis distance of the measurement
+    search_factor: float = math.nan     # search crop factor used on this frame
+    template_updated: bool = False
+    timings: Dict[str, float] = field(default_factory=dict)   # stage -> milliseconds
+
+
+@dataclass
+class _Track:
+    """Mutable per-track state, replaced wholesale at the end of a successful call."""
+
+    track_id: int
+    stamp: float
+    mean: np.ndarray
+    cov: np.ndarray
+    template_state: Any
+    status: TrackStatus = TrackStatus.TRACKING
+    frame_index: int = 0
+    bad_frames: int = 0
+    frames_since_template: int = 0
+    search_factor: float = 4.0
+    temporal_ctx: Any = None
+
+
+def hann_window(height: int, width: int) -> np.ndarray:
+    """2-D Hann window without zero edges (peak 1 at the centre)."""
+    def hann1d(n: int) -> np.ndarray:
+        k = np.arange(1, n + 1)
+        return 0.5 * (1.0 - np.cos(2.0 * np.pi * k / (n + 1)))
+    return np.outer(hann1d(height), hann1d(width))
+
+
+def _check_image(image: np.ndarray) -> None:
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 \
+            or image.dtype != np.uint8:
+        raise ValueError(f'image must be an HxWx3 uint8 RGB numpy array, got '
+                         f'{getattr(image, "dtype", type(image).__name__)} '
+                         f'{getattr(image, "shape", "")}')
+    if image.shape[0] < 2 or image.shape[1] < 2:
+        raise ValueError(f'image is too small: {image.shape}')
+
+
+def _check_stamp(stamp: float) -> float:
+    try:
+        value = float(stamp)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f'stamp must be a number of seconds, got {stamp!r}') from exc
+    if not math.isfinite(value):
+        raise ValueError(f'stamp must be finite, got {stamp!r}')
+    return value
+
+
+class SingleObjectTracker:
+    """Track one target through frames; see the module docstring for the policy."""
+
+    def __init__(self, backend: TrackingBackend, tracker_cfg: Optional[TrackerConfig] = None,
+                 kalman_cfg: Optional[KalmanConfig] = None) -> None:
+        self.backend = backend
+        self.cfg = tracker_cfg if tracker_cfg is not None else TrackerConfig()
+        self.cfg.validate()
+        self.kf = KalmanFilter(kalman_cfg)
+        self.template_size = int(backend.template_size)
+        self.search_size = int(backend.search_size)
+        self._track: Optional[_Track] = None
+        self._last_id = 0
+        self._windows: Dict[tuple, np.ndarray] = {}
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def status(self) -> TrackStatus:
+        return self._track.status if self._track is not None else TrackStatus.IDLE
+
+    @property
+    def track_id(self) -> int:
+        return self._track.track_id if self._track is not None else 0
+
+    @property
+    def last_stamp(self) -> Optional[float]:
+        return self._track.stamp if self._track is not None else None
+
+    def reset(self) -> None:
+        """Stop tracking and go idle (the next track id still increases)."""
+        self._track = None
+
+    def _window(self, shape: tuple) -> np.ndarray:
+        if shape not in self._windows:
+            self._windows[shape] = hann_window(*shape)
+        return self._windows[shape]
+
+    # ------------------------------------------------------------ initialise
+
+    def initialize(self, image: np.ndarray, box_xywh: Any, stamp: float) -> TrackResult:
+        """Start a new track on ``box_xywh`` (pixels) in ``image`` taken at ``stamp`` (s).
+
+        Raises ``ValueError`` for a bad image, stamp or box (NaN, size <= 0,
+        entirely outside the image); the previous track is then untouched.
+        """
+        t0 = time.perf_counter()
+        _check_image(image)
+        stamp = _check_stamp(stamp)
+        height, width = image.shape[:2]
+        err = box_error(box_xywh, width, height)
+        if err is not None:
+            raise ValueError(f'initial box rejected: {err}')
+        box = np.asarray(box_xywh, dtype=np.float64)
+        crop, _ = crop_region(image, box, self.cfg.template_factor, self.template_size)
+        t1 = time.perf_counter()
+        template_state = self.backend.encode_template(crop)
+        t2 = time.perf_counter()
+        mean, cov = self.kf.initiate(xywh_to_cxcywh(box))
+        self._last_id += 1
+        self._track = _Track(track_id=self._last_id, stamp=stamp, mean=mean, cov=cov,
+                             template_state=template_state,
+                             search_factor=self.cfg.search_factor)
+        t3 = time.perf_counter()
+        timings = {'crop': (t1 - t0) * 1e3, 'template': (t2 - t1) * 1e3,
+                   'update': (t3 - t2) * 1e3, 'total': (t3 - t0) * 1e3}
+        return self._result(self._track, image.shape, raw_box=box, confidence=1.0,
+                            accepted=True, timings=timings)
+
+    # ----------------------------------------------------------------- track
+
+    def track(self, image: np.ndarray, stamp: float) -> TrackResult:
+        """Process one frame; returns an ``idle`` result when no target is set."""
+        t_start = time.perf_counter()
+        _check_image(image)
+        stamp = _check_stamp(stamp)
+        tr = self._track
+        if tr is None:
+            return TrackResult(status=TrackStatus.IDLE, track_id=0, stamp=stamp)
+        if stamp <= tr.stamp:
+            kind = 'duplicate' if stamp == tr.stamp else 'out-of-order'
+            raise StampOrderError(f'{kind} frame: stamp {stamp:.6f} s is not after the '
+                                  f'previous frame {tr.stamp:.6f} s (track {tr.track_id})')
+        height, width = image.shape[:2]
+        timings: Dict[str, float] = {}
+
+        # 1. predict
+        t = time.perf_counter()
+        mean, cov = self.kf.predict(tr.mean, tr.cov, stamp - tr.stamp)
+        timings['predict'] = (time.perf_counter() - t) * 1e3
+
+        # 2. crop around the prediction (kept on the image, with a sane size)
+        t = time.perf_counter()
+        lost = tr.status == TrackStatus.LOST
+        factor = tr.search_factor
+        cx = float(np.clip(mean[0], 0.0, width))
+        cy = float(np.clip(mean[1], 0.0, height))
+        limit = 2.0 * max(width, height)
+        bw = float(np.clip(mean[2], _MIN_CROP_BOX, limit))
+        bh = float(np.clip(mean[3], _MIN_CROP_BOX, limit))
+        crop, transform = crop_region(image, (cx - bw / 2, cy - bh / 2, bw, bh), factor,
+                                      self.search_size)
+        timings['crop'] = (time.perf_counter() - t) * 1e3
+
+        # 3. network
+        t = time.perf_counter()
+        out = self.backend.track(tr.template_state, crop, tr.temporal_ctx)
+        timings['model'] = (time.perf_counter() - t) * 1e3
+
+        # 3b/4. window, decode, map back
+        t = time.perf_counter()
+        box_norm, confidence = self._decode(out, 0.0 if lost else self.cfg.hann_weight)
+        box_crop = cxcywh_to_xywh(box_norm * self.search_size)
+        raw_box = clip_box_xywh(transform.crop_to_image(box_crop), width, height)
+        timings['decode'] = (time.perf_counter() - t) * 1e3
+
+        # 5. gate and update
+        t = time.perf_counter()
+        z = xywh_to_cxcywh(raw_box)
+        r_mat = self.kf.measurement_noise(mean, out.log_var, transform.side)
+        distance = self.kf.gating_distance(mean, cov, z, r_mat)
+        gated = not self.kf.gate(distance)
+        new = _Track(**{**tr.__dict__})
+        new.stamp = stamp
+        new.frame_index = tr.frame_index + 1
+        new.frames_since_template = tr.frames_since_template + 1
+        if lost:
+            accepted = confidence >= self.cfg.reacquire_confidence
+        else:
+            accepted = confidence >= self.cfg.lost_confidence and not gated
+        if accepted and gated:      # re-acquired far from the coasting prediction
+            new.mean, new.cov = self.kf.initiate(z)
+        elif accepted:
+            new.mean, new.cov = self.kf.update(mean, cov, z, r_mat)
+        else:
+            new.mean, new.cov = mean, cov
+        if accepted:
+            new.status = TrackStatus.TRACKING
+            new.bad_frames = 0
+            new.search_factor = self.cfg.search_factor
+            new.temporal_ctx = out.temporal_ctx
+        else:
+            new.bad_frames = tr.bad_frames + 1
+            if new.bad_frames >= self.cfg.lost_frames:
+                if lost:
+                    new.search_factor = min(tr.search_factor * self.cfg.lost_search_growth,
+                                            self.cfg.max_search_factor)
+                new.status = TrackStatus.LOST
+        timings['update'] = (time.perf_counter() - t) * 1e3
+
+        # 6. template update on confident frames
+        t = time.perf_counter()
+        template_updated = False
+        if (accepted and self.cfg.template_update_interval > 0
+                and new.frames_since_template >= self.cfg.template_update_interval
+                and confidence >= self.cfg.template_update_confidence):
+            box = clip_box_xywh(cxcywh_to_xywh(new.mean[:4]), width, height)
+            tcrop, _ = crop_region(image, box, self.cfg.template_factor, self.template_size)
+            new.template_state = self.backend.encode_template(tcrop)
+            new.frames_since_template = 0
+            template_updated = True
+        timings['template'] = (time.perf_counter() - t) * 1e3
+        timings['total'] = (time.perf_counter() - t_start) * 1e3
+
+        self._track = new   # commit only after every step succeeded
+        return self._result(new, image.shape, raw_box=raw_box, confidence=confidence,
+                            accepted=accepted, gated=gated, gate_distance=distance,
+                            search_factor=factor, template_updated=template_updated,
+                            timings=timings)
+
+    # --------------------------------------------------------------- helpers
+
+    def _decode(self, out: BackendOutput, window_weight: float) -> tuple:
+        """Windowed peak -> (normalised cx, cy, w, h, confidence at that cell)."""
+        score = np.asarray(out.score_map, dtype=np.float64)
+        if score.ndim != 2 or not np.all(np.isfinite(score)):
+            raise ValueError(f'backend returned a bad score map (shape {score.shape}, '
+                             f'finite={bool(np.all(np.isfinite(score)))})')
+        hf, wf = score.shape
+        penalised = score * ((1.0 - window_weight) + window_weight * self._window((hf, wf)))
+        iy, ix = np.unravel_index(int(np.argmax(penalised)), score.shape)
+        off = np.asarray(out.offset_map, dtype=np.float64)[:, iy, ix]
+        size = np.asarray(out.size_map, dtype=np.float64)[:, iy, ix]
+        box = np.array([(ix + off[0]) / wf, (iy + off[1]) / hf, size[0], size[1]])
+        if not np.all(np.isfinite(box)):
+            raise ValueError(f'backend returned a non-finite box {box.tolist()}')
+        box[2:] = np.maximum(box[2:], 1e-6)
+        return box, float(np.clip(score[iy, ix], 0.0, 1.0))
+
+    @staticmethod
+    def _result(tr: _Track, shape: tuple, **kw: Any) -> TrackResult:
+        height, width = shape[:2]
+        box = clip_box_xywh(cxcywh_to_xywh(tr.mean[:4]), width, height)
+        return TrackResult(status=tr.status, track_id=tr.track_id, stamp=tr.stamp,
+                           frame_index=tr.frame_index, box=box,
+                           cov_xy=tr.cov[:2, :2].copy(), cov=tr.cov.copy(), **kw)

@@ -1,0 +1,113 @@
+# Copyright 2026 The vil_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+
+"""Checkpoints that rebuild their model from the file alone.
+
+Layout (a dict saved with ``torch.save``)::
+
+    format: 'vil_tracker_ros.model', format_version: 1,
+    model_config: {...ModelConfig fields...}, state_dict: {...}, extra: {...}
+
+Loading uses ``weights_only=True``; ``extra`` must hold plain Python/tensor values.
+"""
+
+import os
+from pathlib import Path
+import pickle
+from typing import Any, Dict, Optional, Tuple, Union
+import zipfile
+
+import torch
+
+from vil_tracker_ros.config import ConfigError, from_dict, ModelConfig, to_dict
+from vil_tracker_ros.model.tracker_net import build_model, ViLTracker
+
+FORMAT = 'vil_tracker_ros.model'
+FORMAT_VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, corrupt or does not match its model."""
+
+
+def save_checkpoint(path: Union[str, os.PathLike], model: ViLTracker,
+                    extra: Optional[Dict[str, Any]] = None) -> None:
+    """Write ``model`` (config + weights) and ``extra`` to ``path`` atomically."""
+    if not isinstance(model, ViLTracker):
+        raise TypeError(f'save_checkpoint expects a ViLTracker, got {type(model).__name__}')
+    payload = {
+        'format': FORMAT,
+        'format_version': FORMAT_VERSION,
+        'model_config': to_dict(model.cfg),
+        'state_dict': {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        'extra': dict(extra or {}),
+    }
+    path = Path(path)
+    tmp = path.with_name(path.name + '.tmp')
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def _read(path: Path, map_location: Any) -> Dict[str, Any]:
+    if not path.is_file():
+        raise CheckpointError(f'{path}: checkpoint file does not exist')
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile,
+            ValueError, KeyError, AttributeError, TypeError) as exc:
+        raise CheckpointError(f'{path}: not a readable checkpoint (corrupt or truncated '
+                              f'file?): {type(exc).__name__}: {exc}') from exc
+    if not isinstance(payload, dict) or payload.get('format') != FORMAT:
+        raise CheckpointError(f'{path}: not a vil_tracker_ros model checkpoint '
+                              f"(missing format tag {FORMAT!r})")
+    version = payload.get('format_version')
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f'{path}: checkpoint format version {version!r} is not '
+                              f'supported (this code reads version {FORMAT_VERSION})')
+    for key in ('model_config', 'state_dict'):
+        if not isinstance(payload.get(key), dict):
+            raise CheckpointError(f'{path}: checkpoint has no {key!r} section')
+    return payload
+
+
+def _check_state(path: Path, model: ViLTracker, state: Dict[str, Any]) -> None:
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = [f'{k}: file {tuple(state[k].shape)} vs model {tuple(v.shape)}'
+             for k, v in expected.items()
+             if k in state and (not isinstance(state[k], torch.Tensor)
+                                or state[k].shape != v.shape)]
+    problems = []
+    if missing:
+        problems.append(f'missing keys {missing[:5]}' + (' ...' if len(missing) > 5 else ''))
+    if unexpected:
+        problems.append(f'unexpected keys {unexpected[:5]}'
+                        + (' ...' if len(unexpected) > 5 else ''))
+    if wrong:
+        problems.append(f'shape mismatches {wrong[:5]}' + (' ...' if len(wrong) > 5 else ''))
+    if problems:
+        raise CheckpointError(f'{path}: weights do not match the embedded ModelConfig '
+                              f'(variant {model.cfg.variant!r}): ' + '; '.join(problems))
+
+
+def load_checkpoint(path: Union[str, os.PathLike], map_location: Any = 'cpu'
+                    ) -> Tuple[ViLTracker, Dict[str, Any]]:
+    """Rebuild the model from ``path``; returns (model in eval mode, info).
+
+    info = {'format_version', 'model_config' (ModelConfig), 'extra' (dict)}.
+    """
+    path = Path(path)
+    payload = _read(path, map_location)
+    try:
+        cfg = from_dict(ModelConfig, payload['model_config'])
+    except ConfigError as exc:
+        raise CheckpointError(f'{path}: embedded ModelConfig is invalid: {exc}') from exc
+    model = build_model(cfg)
+    _check_state(path, model, payload['state_dict'])
+    model.load_state_dict(payload['state_dict'])
+    model.to(map_location if map_location is not None else 'cpu')
+    model.eval()
+    info = {'format_version': payload['format_version'], 'model_config': cfg,
+            'extra': payload.get('extra') or {}}
+    return model, info

@@ -1,0 +1,172 @@
+# Copyright 2026 The vil_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+
+"""Stream frames into a running ``tracker_node`` and record everything it publishes.
+
+This is the camera side of the demo, of live bag replay and of the node benchmark: frames
+go out as sensor_msgs/Image (+ CameraInfo) stamped with the wall clock at send time, the
+init box goes out as a stamped vision_msgs/Detection2D naming the first frame's stamp, and
+every output topic is recorded with its receipt time, so latency is receipt minus stamp.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Dict, Iterable, List, Optional
+
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import PoseWithCovarianceStamped, Vector3Stamped
+import numpy as np
+from rclpy.node import Node
+from rclpy.qos import (qos_profile_sensor_data, QoSDurabilityPolicy, QoSHistoryPolicy,
+                       QoSProfile, QoSReliabilityPolicy)
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Float32, String
+from vil_tracker_ros.ros.client import spin_until, wait_for_subscribers
+from vil_tracker_ros.ros.conversions import rgb_to_image_msg
+from vision_msgs.msg import Detection2D, Detection2DArray
+
+RELIABLE = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE)
+LATCHED = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE,
+                     durability=QoSDurabilityPolicy.TRANSIENT_LOCAL,
+                     history=QoSHistoryPolicy.KEEP_LAST)
+
+# (relative output name, type, QoS the recorder subscribes with)
+OUTPUTS = (
+    ('detection', Detection2D, RELIABLE),
+    ('detections', Detection2DArray, RELIABLE),
+    ('confidence', Float32, RELIABLE),
+    ('covariance', PoseWithCovarianceStamped, RELIABLE),
+    ('status', String, LATCHED),
+    ('target_offset', Vector3Stamped, RELIABLE),
+    ('target_bearing', Vector3Stamped, RELIABLE),
+)
+
+
+def set_stamp(header, ns: int) -> None:
+    header.stamp.sec, header.stamp.nanosec = divmod(int(ns), 1_000_000_000)
+
+
+@dataclasses.dataclass
+class Received:
+    """One message the node published, with the wall-clock time it arrived here."""
+
+    topic: str
+    receipt_ns: int
+    msg: object
+
+
+class OutputRecorder:
+    """Subscribe to every output of the node at ``node_ns`` (e.g. '/vil_tracker')."""
+
+    def __init__(self, node: Node, node_ns: str = '/vil_tracker',
+                 diagnostics: bool = True) -> None:
+        self.messages: Dict[str, List[Received]] = {}
+        self.subscriptions = []
+        for name, msg_type, qos in OUTPUTS:
+            self._subscribe(node, f'{node_ns}/{name}', msg_type, qos)
+        if diagnostics:
+            self._subscribe(node, '/diagnostics', DiagnosticArray, RELIABLE)
+
+    def _subscribe(self, node: Node, topic: str, msg_type, qos) -> None:
+        self.messages[topic] = []
+
+        def record(msg, topic=topic):
+            self.messages[topic].append(Received(topic, time.time_ns(), msg))
+        self.subscriptions.append(node.create_subscription(msg_type, topic, record, qos))
+
+    def of(self, topic_suffix: str) -> List[Received]:
+        """Messages of the one topic whose name ends with ``topic_suffix``."""
+        matches = [t for t in self.messages if t.endswith(topic_suffix)]
+        if len(matches) != 1:
+            raise KeyError(f'{topic_suffix!r} matches {matches}')
+        return self.messages[matches[0]]
+
+
+@dataclasses.dataclass
+class StreamResult:
+    """What was sent: the stamp of every frame, in order."""
+
+    stamps_ns: List[int]
+    send_ns: List[int]
+    frame_id: str
+
+
+def camera_info_for(width: int, height: int, frame_id: str,
+                    focal: Optional[float] = None) -> CameraInfo:
+    """A pinhole CameraInfo without distortion; focal defaults to a 60 degree HFOV."""
+    f = focal if focal is not None else width / (2 * np.tan(np.radians(30)))
+    info = CameraInfo()
+    info.header.frame_id = frame_id
+    info.width, info.height = width, height
+    info.distortion_model = 'plumb_bob'
+    info.d = [0.0] * 5
+    info.k = [f, 0.0, width / 2, 0.0, f, height / 2, 0.0, 0.0, 1.0]
+    info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    info.p = [f, 0.0, width / 2, 0.0, 0.0, f, height / 2, 0.0, 0.0, 0.0, 1.0, 0.0]
+    return info
+
+
+class CameraStreamer:
+    """Publish frames as a camera would, plus the stamped init box."""
+
+    def __init__(self, node: Node, image_topic: str = 'image',
+                 camera_info_topic: str = 'camera_info',
+                 init_topic: str = 'init_bbox', frame_id: str = 'camera_optical') -> None:
+        self.node = node
+        self.frame_id = frame_id
+        self.image_pub = node.create_publisher(Image, image_topic, qos_profile_sensor_data)
+        self.info_pub = node.create_publisher(CameraInfo, camera_info_topic,
+                                              qos_profile_sensor_data)
+        self.init_pub = node.create_publisher(Detection2D, init_topic, RELIABLE)
+
+    def wait_for_node(self, timeout: float = 30.0) -> None:
+        wait_for_subscribers(self.node, [self.image_pub, self.init_pub], timeout)
+
+    def publish_frame(self, rgb: np.ndarray, ns: int,
+                      info: Optional[CameraInfo] = None) -> None:
+        msg = rgb_to_image_msg(rgb, 'rgb8')
+        msg.header.frame_id = self.frame_id
+        set_stamp(msg.header, ns)
+        if info is not None:
+            info.header.frame_id = self.frame_id
+            set_stamp(info.header, ns)
+            self.info_pub.publish(info)
+        self.image_pub.publish(msg)
+
+    def publish_init(self, box_xywh, ns: int, class_id: str = 'target') -> None:
+        x, y, w, h = (float(v) for v in box_xywh)
+        det = Detection2D()
+        det.header.frame_id = self.frame_id
+        set_stamp(det.header, ns)
+        det.bbox.center.position.x = x + w / 2
+        det.bbox.center.position.y = y + h / 2
+        det.bbox.size_x, det.bbox.size_y = w, h
+        self.init_pub.publish(det)
+
+    def stream(self, frames: Iterable[np.ndarray], init_box, rate_hz: float,
+               camera_info: Optional[CameraInfo] = None,
+               init_delay_s: float = 0.3) -> StreamResult:
+        """Send ``frames`` at ``rate_hz``; the init box names the first frame's stamp.
+
+        The init box is sent ``init_delay_s`` after the first frame, as a person clicking on
+        a frame they saw would; the node initialises on that exact frame from its ring.
+        """
+        period = 1.0 / rate_hz
+        stamps: List[int] = []
+        sends: List[int] = []
+        start = time.monotonic()
+        for i, rgb in enumerate(frames):
+            target = start + i * period + (init_delay_s if i > 0 else 0.0)
+            spin_until(self.node, lambda: time.monotonic() >= target, period + 5.0 + init_delay_s,
+                       'the next frame time')
+            ns = time.time_ns()
+            self.publish_frame(rgb, ns, camera_info)
+            stamps.append(ns)
+            sends.append(time.monotonic_ns())
+            if i == 0:
+                spin_until(self.node, lambda: time.monotonic() >= start + init_delay_s,
+                           init_delay_s + 5.0, 'the init delay')
+                self.publish_init(init_box, ns)
+        return StreamResult(stamps, sends, self.frame_id)
