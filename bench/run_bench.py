@@ -25,10 +25,10 @@ from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from vil_tracker_ros.config import BackendConfig, SyntheticConfig
 from vil_tracker_ros.core.backend import build_backend, OnnxRuntimeBackend, TorchBackend
-from vil_tracker_ros.core.preprocess import crop_region
 from vil_tracker_ros.core.tracker import SingleObjectTracker
 from vil_tracker_ros.data.synthetic import make_sequences
 from vil_tracker_ros.eval.baselines import OpenCVTracker
@@ -83,20 +83,28 @@ def bench_model_variant(name: str, model, gemm_gflops: float, repeats: int,
                         workdir: str) -> Dict[str, object]:
     """Per-frame model step of one variant: torch eager, onnxruntime, and the full forward."""
     cfg = model.cfg
-    flops = count_flops(model)
     template, search = _crops(cfg)
+    from vil_tracker_ros.core.preprocess import normalize
+    tt, ss = normalize(template[None]), normalize(search[None])
+    full = count_flops(model, cfg.template_size, cfg.search_size)
+    with torch.no_grad():
+        state = model.encode_template(tt)
+        counter = FlopCounterMode(display=False)
+        with counter:
+            model.track(state, ss, torch.zeros(1, cfg.embed_dim))
+    flops = {'gflops': full / 1e9, 'gmacs': full / 2e9,
+             'gflops_track': counter.get_total_flops() / 1e9}
     out: Dict[str, object] = {'variant': name, 'template_size': cfg.template_size,
                               'search_size': cfg.search_size, 'embed_dim': cfg.embed_dim,
                               'depth': cfg.depth, 'gflops': flops['gflops'],
-                              'gmacs': flops['gmacs'], 'backends': {}}
+                              'gmacs': flops['gmacs'], 'gflops_track': flops['gflops_track'],
+                              'backends': {}}
     torch_backend = TorchBackend(model, device='cpu', threads=THREADS)
     state = torch_backend.encode_template(template)
     t = time_calls(lambda: torch_backend.track(state, search), repeats)
     out['backends']['torch_track'] = t
     # The full forward re-encodes the template every frame; `track` reuses the cached
     # template work (for template-first scans it runs the search tokens only).
-    from vil_tracker_ros.core.preprocess import normalize
-    tt, ss = normalize(template[None]), normalize(search[None])
     with torch.inference_mode():
         out['backends']['torch_full_forward'] = time_calls(lambda: model(tt, ss), repeats)
     out['track_is_search_only'] = getattr(cfg, 'scan', '') == 'template_first'
@@ -294,8 +302,8 @@ def write_markdown(results: Dict[str, object], path: str) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--checkpoint', default=os.path.join(ROOT, 'vil_tracker_ros', 'weights',
-                                                       'vil_cpu.pt'))
+    default_ckpt = os.path.join(ROOT, 'vil_tracker_ros', 'weights', 'vil_cpu.pt')
+    p.add_argument('--checkpoint', default=default_ckpt)
     p.add_argument('--out', default=os.path.join(ROOT, 'bench', 'results.json'))
     p.add_argument('--markdown', default=os.path.join(ROOT, 'BENCHMARKS.md'))
     p.add_argument('--quick', action='store_true', help='few repeats, short runs (smoke)')

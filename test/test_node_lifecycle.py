@@ -4,20 +4,25 @@
 """tracker_node lifecycle over DDS: the node runs as a separate process, driven through
 /vil_tracker/change_state, get_state and set_parameters like any external client would.
 
-Scenarios: configure failures (bad parameter, missing checkpoint) with a one-line reason and
-no half state; runtime parameter validation; repeated configure/cleanup without leaks; the full
-lifecycle walk ending in a clean exit; SIGTERM and SIGINT exit with code 0.
+Scenarios: configure failures (bad parameter, missing checkpoint, CUDA unavailable) with a
+one-line reason and no half state; runtime parameter validation; repeated configure/cleanup
+without leaks; the full lifecycle walk ending in a clean exit; SIGTERM and SIGINT exit with
+code 0.
 """
 
+import os
 import re
 import signal
 
 from helpers.node_harness import make_tiny_checkpoint, node_params, TrackerClient
 from helpers.node_harness import TrackerProcess, wait_until
 import pytest
+import torch
 
 DETECTION_TOPIC = '/vil_tracker/detection'
 WORKER = 'vil_inference'   # OS name of the inference worker thread
+PARAMS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           'config', 'tracker.yaml')
 
 
 @pytest.fixture(scope='module')
@@ -36,8 +41,8 @@ def client():
 def start_node():
     procs = []
 
-    def start(params):
-        proc = TrackerProcess(params).start()
+    def start(params, params_file=None):
+        proc = TrackerProcess(params, params_file=params_file).start()
         procs.append(proc)
         return proc
 
@@ -83,15 +88,26 @@ def test_configure_failures_give_a_reason_and_leave_no_half_state(client, checkp
     diag = client.latest_diagnostics()
     assert diag['state'] == 'unconfigured' and 'device' not in diag
 
-    # 3. A good checkpoint: configure succeeds; outputs appear.
+    # 3. A good checkpoint, but CUDA asked for on a machine without it.
     [res] = client.set_parameters({'model.checkpoint': checkpoint})
     assert res.successful, res.reason
+    if not torch.cuda.is_available():
+        [res] = client.set_parameters({'model.device': 'cuda'})
+        assert res.successful, res.reason
+        assert not client.change_state('configure')
+        line = _lines(proc.log(), 'configure failed')[-1]
+        assert 'CUDA is not available' in line
+        assert proc.thread_count(WORKER) == 0
+        [res] = client.set_parameters({'model.device': 'cpu'})
+        assert res.successful, res.reason
+
+    # 4. Now configure succeeds; outputs appear.
     assert client.change_state('configure')
     assert client.get_state() == 'inactive'
     _wait_publishers(client, 1)
     assert proc.thread_count(WORKER) == 1
 
-    # 4. While configured, configure-time parameters are frozen and bad values rejected.
+    # 5. While configured, configure-time parameters are frozen and bad values rejected.
     [res] = client.set_parameters({'model.checkpoint': '/elsewhere.pt'})
     assert not res.successful and 'unconfigured' in res.reason
     [res] = client.set_parameters({'tracker.max_search_factor': 2.0})
@@ -148,7 +164,8 @@ def test_repeated_configure_cleanup_does_not_leak_then_full_walk_exits_0(client,
 
 @pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGINT], ids=['SIGTERM', 'SIGINT'])
 def test_signals_stop_an_active_node_with_exit_code_0(client, checkpoint, start_node, sig):
-    proc = start_node(node_params(checkpoint))
+    # Started like the launch file does: config/tracker.yaml plus an override.
+    proc = start_node(node_params(checkpoint), params_file=PARAMS_FILE)
     client.wait_for_node()
     assert client.change_state('configure') and client.change_state('activate')
     proc.signal(sig)

@@ -149,11 +149,13 @@ def test_bearing_is_the_undistorted_ray_once_camera_info_arrives(env):
     kmat, dist = np.array(K).reshape(3, 3), np.array(D)
     for msg in client.messages('target_bearing'):
         det = dets[stamp_ns(msg.header.stamp)]
-        pix = np.array([[[det.bbox.center.position.x, det.bbox.center.position.y]]])
-        x, y = cv2.undistortPoints(pix, kmat, dist)[0, 0]
-        ray = np.array([x, y, 1.0]) / math.sqrt(x * x + y * y + 1.0)
-        got = np.array([msg.vector.x, msg.vector.y, msg.vector.z])
-        assert np.allclose(got, ray, atol=1e-9) and got[2] > 0
+        ray = np.array([msg.vector.x, msg.vector.y, msg.vector.z])
+        assert math.isclose(np.linalg.norm(ray), 1.0) and ray[2] > 0
+        # Projecting the ray through the distorted camera gives back the box centre.
+        pix = cv2.projectPoints((ray / ray[2]).reshape(1, 1, 3), np.zeros(3), np.zeros(3),
+                                kmat, dist)[0].reshape(2)
+        centre = (det.bbox.center.position.x, det.bbox.center.position.y)
+        assert np.allclose(pix, centre, atol=1e-3), (pix, centre)
     assert _counter(client.latest_diagnostics(), 'bad_camera_info') >= \
         _counter(diag0, 'bad_camera_info') + 1
 

@@ -131,3 +131,25 @@ def test_guard_rejects_bad_sets_with_a_reason_and_reports_good_ones(rclpy_contex
         assert not res.successful and 'device' in res.reason
     finally:
         node.destroy_node()
+
+
+def test_config_tracker_yaml_lists_every_parameter_with_its_default():
+    import os
+    import yaml
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        'config', 'tracker.yaml')
+    with open(path) as f:
+        doc = yaml.safe_load(f)
+    [node_key] = doc
+    nested = doc[node_key]['ros__parameters']
+    values = {f'{section}.{key}': value for section, fields in nested.items()
+              for key, value in fields.items()}
+    specs = {s.name: s for s in params.parameter_specs()}
+    assert set(values) == set(specs)
+    for name, value in values.items():
+        spec = specs[name]
+        # The YAML type must match the declared ROS type (4 is not a double).
+        assert Parameter.Type.from_parameter_value(value) == spec.type_, name
+        if name != 'model.checkpoint':
+            assert value == pytest.approx(spec.default), name
+    params.config_from_values(values)   # valid as a whole

@@ -8,11 +8,10 @@ import subprocess
 import sys
 import textwrap
 
+from test_train_pipeline import tiny_overrides
 import torch
 
-from test_train_pipeline import tiny_overrides
-
-SCRIPT = textwrap.dedent('''
+SCRIPT = textwrap.dedent("""
     import sys
     import torch
     import torch.distributed as dist
@@ -27,7 +26,7 @@ SCRIPT = textwrap.dedent('''
                f'{out}/rank{rank}.pt')
     print(f'rank {rank} world {dist.get_world_size()} steps {trainer.step}', flush=True)
     dist.destroy_process_group()
-''')
+""")
 
 
 def test_two_process_ddp_ranks_end_identical(tmp_path):

@@ -282,3 +282,22 @@ def test_shipped_train_configs_parse():
     for name in names:
         cfg = load_config(os.path.join(here, name))
         assert cfg.optim.batch_size >= 1
+
+
+def test_export_weights_and_plot(tmp_path):
+    from vil_tracker_ros.model.checkpoint import load_checkpoint
+    from vil_tracker_ros.train.export_weights import export_weights
+    from vil_tracker_ros.train.plot_metrics import plot_metrics
+    run = tmp_path / 'run'
+    Trainer(load_config(None, tiny_overrides(str(run)) + ['run.max_steps=2'])).run()
+    out = tmp_path / 'w' / 'tiny.pt'
+    summary = export_weights(str(run / 'last.pt'), str(out), fp16=True)
+    assert summary['step'] == 2 and summary['precision'] == 'fp16'
+    assert summary['fp16_max_abs_diff_boxes'] < 1e-2
+    assert out.stat().st_size < (run / 'last.pt').stat().st_size / 3   # no optimiser state
+    model, info = load_checkpoint(out)
+    assert info['extra']['training']['config']['model']['variant'] == 'vil_tiny'
+    assert next(model.parameters()).dtype == torch.float32
+    png = tmp_path / 'curve.png'
+    plot_metrics(str(run / 'metrics.csv'), str(png), 'tiny')
+    assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'

@@ -368,14 +368,18 @@ TRAIN_DATASETS = ('got10k', 'lasot', 'trackingnet', 'coco', 'synthetic')
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """One training source and its share of the sampled pairs."""
+    """One training source and its share of the sampled pairs.
+
+    COCO defaults: ``annotations`` = <root>/annotations/instances_train2017.json,
+    ``images`` = <root>/train2017.
+    """
 
     name: str = 'synthetic'     # got10k | lasot | trackingnet | coco | synthetic
     root: str = ''              # dataset root on disk (unused for synthetic)
     split: str = ''             # reader split; '' = the reader's training default
     weight: float = 1.0         # relative sampling weight
-    annotations: str = ''       # COCO instances JSON; '' = <root>/annotations/instances_train2017.json
-    images: str = ''            # COCO image folder; '' = <root>/train2017
+    annotations: str = ''       # COCO instances JSON ('' = the default)
+    images: str = ''            # COCO image folder ('' = the default)
 
     def validate(self) -> None:
         _check(self.name in TRAIN_DATASETS, 'name',

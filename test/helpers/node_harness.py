@@ -76,7 +76,7 @@ def stamp_ns(msg_stamp) -> int:
 
 
 def synthetic_frame(i: int, width: int = 160, height: int = 120) -> np.ndarray:
-    """A textured background with a bright square moving one pixel per frame."""
+    """Render a textured background with a bright square moving one pixel per frame."""
     yy, xx = np.mgrid[0:height, 0:width]
     bg = ((xx * 3 + yy * 5) % 64 + 40).astype(np.uint8)
     rgb = np.stack([bg, bg // 2 + 30, 255 - bg], axis=-1)
@@ -86,7 +86,7 @@ def synthetic_frame(i: int, width: int = 160, height: int = 120) -> np.ndarray:
 
 
 def target_box(i: int) -> tuple:
-    """The xywh box of the square in ``synthetic_frame(i)``."""
+    """Return the xywh box of the square in ``synthetic_frame(i)``."""
     return (40 + i % 60, 40 + (i // 2) % 30, 24, 24)
 
 
@@ -94,8 +94,10 @@ class TrackerProcess:
     """The node under test, as a separate process with its own log file."""
 
     def __init__(self, params: Optional[Dict[str, Any]] = None,
-                 extra_args: Sequence[str] = ()) -> None:
+                 extra_args: Sequence[str] = (), params_file: Optional[str] = None) -> None:
         self.cmd = [sys.executable, '-m', 'vil_tracker_ros.ros.tracker_node', '--ros-args']
+        if params_file:  # first: later -p values override it (the last value wins)
+            self.cmd += ['--params-file', params_file]
         for key, value in (params or {}).items():
             text = ('true' if value else 'false') if isinstance(value, bool) else str(value)
             self.cmd += ['-p', f'{key}:={text}']
@@ -247,7 +249,7 @@ class TrackerClient:
             return self.statuses[-1] if self.statuses else None
 
     def latest_diagnostics(self, timeout: float = 5.0) -> Dict[str, str]:
-        """The first diagnostics published after this call."""
+        """Return the first diagnostics published after this call."""
         with self._lock:
             seen = len(self.diagnostics)
         wait_until(lambda: len(self.diagnostics) > seen, timeout, '/diagnostics')

@@ -24,7 +24,7 @@ def draw_track_overlay(rgb: np.ndarray, box_xywh: Optional[Sequence[float]], sta
                        confidence: Optional[float] = None, track_id: str = '',
                        gt_xywh: Optional[Sequence[float]] = None,
                        extra: str = '') -> np.ndarray:
-    """A copy of ``rgb`` with the tracked box, the ground truth (thin, white) and a status line."""
+    """Return a copy of ``rgb`` with the box, the ground truth (thin, white) and a status."""
     out = np.ascontiguousarray(rgb).copy()
     colour = STATUS_COLOURS.get(status, STATUS_COLOURS['idle'])
     if _finite_box(gt_xywh):

@@ -59,7 +59,7 @@ def _read(path: Path, map_location: Any) -> Dict[str, Any]:
                               f'file?): {type(exc).__name__}: {exc}') from exc
     if not isinstance(payload, dict) or payload.get('format') != FORMAT:
         raise CheckpointError(f'{path}: not a vil_tracker_ros model checkpoint '
-                              f"(missing format tag {FORMAT!r})")
+                              f'(missing format tag {FORMAT!r})')
     version = payload.get('format_version')
     if version != FORMAT_VERSION:
         raise CheckpointError(f'{path}: checkpoint format version {version!r} is not '

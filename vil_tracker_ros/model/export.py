@@ -4,7 +4,8 @@
 """ONNX export of the per-frame ``track`` graph, with an onnxruntime parity check.
 
 Two graphs are written: ``<out>.onnx`` (track: template state + search crop + temporal
-context -> outputs; the context input is named ``ctx_in``) and ``<out>.template.onnx`` (template crop -> template state).
+context -> outputs; the context input is named ``ctx_in``) and ``<out>.template.onnx``
+(template crop -> template state).
 ``OnnxTracker`` runs them with the same encode_template/track API as the torch model.
 
 The exported graph has no ``None``: a missing temporal context is a zero ``temporal_ctx``

@@ -42,7 +42,7 @@ class CenterHead(nn.Module):
         nn.init.constant_(self.score[-1].bias, _SCORE_PRIOR_BIAS)
 
     def forward(self, feat: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """feat (B, d, H, W) -> score (B,1,H,W) in (0,1), size (B,2,H,W) in (0,1), offset."""
+        """Map feat (B, d, H, W) -> score (B,1,H,W) and size (B,2,H,W) in (0,1), offset."""
         score = torch.sigmoid(self.score(feat)).clamp(1e-4, 1.0 - 1e-4)  # (B, 1, H, W)
         size = torch.sigmoid(self.size(feat))  # (B, 2, H, W)
         offset = self.offset(feat)  # (B, 2, H, W)

@@ -17,15 +17,16 @@ CPU_DEFAULT_VARIANT = 'vil_cpu'
 
 _VARIANTS: Dict[str, Dict[str, Any]] = {
     'vil_s': {},  # ModelConfig defaults are the seed's configuration
-    'vil_t': dict(embed_dim=192, film_hidden=112, head_channels=96,
-                  uncertainty_channels=64),
-    'vil_cpu': dict(embed_dim=192, depth=8, template_size=64, search_size=128,
-                    scan='template_first', film_every=2, film_hidden=96, head_channels=64,
-                    head_layers=3, uncertainty_channels=64),
-    'vil_tiny': dict(embed_dim=32, depth=4, template_size=32, search_size=64,
-                     tmoe_hidden_ratio=2.0, tmoe_shared_hidden_ratio=1.0, film_every=2,
-                     film_hidden=16, head_channels=16, head_layers=2,
-                     uncertainty_channels=8),
+    'vil_t': {'embed_dim': 192, 'film_hidden': 112, 'head_channels': 96,
+              'uncertainty_channels': 64},
+    'vil_cpu': {'embed_dim': 192, 'depth': 8, 'template_size': 64, 'search_size': 128,
+                'scan': 'template_first', 'film_every': 2, 'film_hidden': 96,
+                'head_channels': 64, 'head_layers': 3, 'uncertainty_channels': 64,
+                'tmoe_hidden_ratio': 2.0, 'tmoe_shared_hidden_ratio': 1.0},
+    'vil_tiny': {'embed_dim': 32, 'depth': 4, 'template_size': 32, 'search_size': 64,
+                 'tmoe_hidden_ratio': 2.0, 'tmoe_shared_hidden_ratio': 1.0, 'film_every': 2,
+                 'film_hidden': 16, 'head_channels': 16, 'head_layers': 2,
+                 'uncertainty_channels': 8},
 }
 
 
@@ -34,7 +35,7 @@ def list_variants() -> List[str]:
 
 
 def get_config(name: str, **overrides: Any) -> ModelConfig:
-    """ModelConfig of variant ``name``, with optional field overrides (strictly checked)."""
+    """Return the ModelConfig of variant ``name`` with optional field overrides (strict)."""
     if name not in _VARIANTS:
         raise ValueError(f'unknown model variant {name!r}; known: {", ".join(list_variants())}')
     fields = to_dict(ModelConfig())

@@ -41,7 +41,7 @@ class TMoE(nn.Module):
     def forward(self, x: torch.Tensor, ctx: Optional[torch.Tensor] = None,
                 num_template: int = 0, ctx_weight: Optional[torch.Tensor] = None
                 ) -> torch.Tensor:
-        """x (B, S, d) with the first ``num_template`` tokens from the template."""
+        """Mix experts over tokens x (B, S, d); the first ``num_template`` are template tokens."""
         logits = self.router(x)  # (B, S, E)
         if ctx is not None:
             bias = self.router_ctx(ctx)  # (B, E)

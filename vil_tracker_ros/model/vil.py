@@ -54,7 +54,7 @@ class PatchEmbed(nn.Module):
         return img.permute(0, 2, 3, 1).reshape(1, h * w, dim)  # (1, h*w, d)
 
     def forward(self, image: torch.Tensor, is_search: bool) -> Tuple[torch.Tensor, int, int]:
-        """image (B, 3, H, W) -> tokens (B, h*w, d), h, w."""
+        """Embed an image (B, 3, H, W) -> tokens (B, h*w, d), h, w."""
         if image.dim() != 4 or image.shape[1] != 3:
             raise ValueError(f'expected an image batch (B, 3, H, W), got {tuple(image.shape)}')
         if image.shape[-2] % self.patch or image.shape[-1] % self.patch:

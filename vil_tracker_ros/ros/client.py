@@ -83,7 +83,10 @@ class LifecycleClient:
         state = self.get_state()
         if state == 'unconfigured' and not self.change_state('configure', timeout):
             raise NodeClientError('configure failed (see the node log for the reason)')
-        if self.get_state() == 'inactive' and not self.change_state('activate', timeout):
+        # A launch file with autostart may activate the node between our get_state and
+        # change_state: a refused activate is fine when the node is active anyway.
+        if self.get_state() == 'inactive' and not self.change_state('activate', timeout) \
+                and self.get_state() != 'active':
             raise NodeClientError('activate failed (see the node log for the reason)')
         state = self.get_state()
         if state != 'active':

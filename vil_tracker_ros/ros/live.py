@@ -95,7 +95,7 @@ class StreamResult:
 
 def camera_info_for(width: int, height: int, frame_id: str,
                     focal: Optional[float] = None) -> CameraInfo:
-    """A pinhole CameraInfo without distortion; focal defaults to a 60 degree HFOV."""
+    """Build a pinhole CameraInfo without distortion; focal defaults to a 60 degree HFOV."""
     f = focal if focal is not None else width / (2 * np.tan(np.radians(30)))
     info = CameraInfo()
     info.header.frame_id = frame_id

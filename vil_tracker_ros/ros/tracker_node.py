@@ -397,6 +397,7 @@ class TrackerNode(LifecycleNode):
             self._pending_init = None
         self._destroy_subscriptions()
         self._stop_tracking('deactivated')
+        self.get_logger().info('deactivated: model kept, images ignored')
         return super().on_deactivate(state)
 
     def _stop_tracking(self, reason: str) -> None:

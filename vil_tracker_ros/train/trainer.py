@@ -121,7 +121,7 @@ def lr_factor(cfg: TrainConfig, step: int, steps_per_epoch: int) -> float:
 
 
 def param_groups(model: nn.Module, cfg: TrainConfig) -> List[Dict]:
-    """AdamW groups: backbone at ``lr * backbone_lr_scale``; no decay on 1-D and embeddings."""
+    """Build AdamW groups: backbone at ``lr * backbone_lr_scale``; no decay on 1-D/embeddings."""
     o = cfg.optim
     groups: Dict[tuple, List[nn.Parameter]] = {}
     for name, p in model.named_parameters():
