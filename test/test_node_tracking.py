@@ -285,11 +285,11 @@ def test_overload_keeps_latency_bounded_and_counts_drops(env):
     sent = {}
     t_end = time.monotonic() + 3.0
     i = 201
-    while time.monotonic() < t_end:               # ~200 Hz: many times the processing rate
+    while time.monotonic() < t_end:               # a few hundred Hz: several times the node
         client.publish_image(synthetic_frame(i), stamp(i))
         sent[stamp(i)] = time.monotonic()
         i += 1
-        time.sleep(0.005)
+        time.sleep(0.002)
     time.sleep(1.5)
     dets = client.messages('detection')
     arrivals = client.arrival['detection']
@@ -304,7 +304,7 @@ def test_overload_keeps_latency_bounded_and_counts_drops(env):
     done = _counter(after, 'frames_processed') - _counter(before, 'frames_processed')
     print(f'node: received {received}, processed {done}, dropped {dropped}')
     assert processed >= 5
-    assert published >= 3 * processed                 # really overloaded
+    assert published >= 2.5 * processed               # really overloaded
     assert dropped >= published // 5                  # newest wins, the rest counted ...
     assert 0 <= received - done - dropped <= 2        # ... so every frame is accounted for
     # A queue would make the lag grow to about the whole 3 s; the mailbox keeps it near one

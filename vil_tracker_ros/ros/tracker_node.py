@@ -146,6 +146,12 @@ def _build_tracker(cfg: NodeConfig, checkpoint: str) -> Tuple[Any, str]:
     from vil_tracker_ros.core.tracker import SingleObjectTracker
 
     backend = build_backend(replace(cfg.model, checkpoint=checkpoint))
+    device = getattr(backend, 'torch_device', None)
+    if device is not None and device.type == 'cuda':
+        # This (worker) thread's own stream: inference never queues behind other CUDA work
+        # in the process. PyTorch's current stream is per thread.
+        import torch
+        torch.cuda.set_stream(torch.cuda.Stream(device=device))
     # Warm-up: one init and two steps on a synthetic frame, so the first real frame does not
     # pay for lazy allocation / kernel selection. A fresh tracker follows, so that the first
     # real track gets id 1.
