@@ -199,7 +199,7 @@ def node_run(checkpoint: str, frames: List[np.ndarray], init_box, rate_hz: float
         camera.wait_for_node()
         if sampler:
             sampler.start()
-        sent = camera.stream(frames, init_box, rate_hz)
+        sent = camera.stream(frames, init_box, rate_hz, recorder)
         deadline = time.monotonic() + 3.0
         spin_until(node, lambda: time.monotonic() > deadline, 5.0, 'drain')
         if sampler:

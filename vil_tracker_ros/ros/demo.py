@@ -106,7 +106,8 @@ def run_stream(args, frames, init_box) -> Dict[str, object]:
         camera = CameraStreamer(node)
         camera.wait_for_node()
         h, w = frames[0].shape[:2]
-        sent = camera.stream(frames, init_box, args.rate, camera_info_for(w, h, camera.frame_id))
+        sent = camera.stream(frames, init_box, args.rate, recorder,
+                             camera_info_for(w, h, camera.frame_id))
         # Drain: wait until outputs stop arriving (or the last frame's answer arrived).
         last_count = -1
         while True:

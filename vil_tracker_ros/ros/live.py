@@ -25,6 +25,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Float32, String
 from vil_tracker_ros.ros.client import spin_until, wait_for_subscribers
 from vil_tracker_ros.ros.conversions import rgb_to_image_msg
+from vil_tracker_ros.ros.messages import stamp_to_ns
 from vision_msgs.msg import Detection2D, Detection2DArray
 
 RELIABLE = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE)
@@ -75,6 +76,10 @@ class OutputRecorder:
         def record(msg, topic=topic):
             self.messages[topic].append(Received(topic, time.time_ns(), msg))
         self.subscriptions.append(node.create_subscription(msg_type, topic, record, qos))
+
+    def answered(self, stamp: int) -> bool:
+        """Whether the node has published ``~/detections`` for the input stamped ``stamp``."""
+        return any(stamp_to_ns(r.msg.header.stamp) == stamp for r in self.of('/detections'))
 
     def of(self, topic_suffix: str) -> List[Received]:
         """Messages of the one topic whose name ends with ``topic_suffix``."""
@@ -145,28 +150,54 @@ class CameraStreamer:
         det.bbox.size_x, det.bbox.size_y = w, h
         self.init_pub.publish(det)
 
+    def send_until_answered(self, rgb: np.ndarray, recorder: 'OutputRecorder',
+                            camera_info: Optional[CameraInfo] = None,
+                            timeout: float = 15.0, retry_s: float = 1.0) -> int:
+        """Publish one frame until the node answers for its stamp; return that stamp.
+
+        Right after discovery, best-effort images can be lost before the node's reader has
+        matched this writer. Every image gets an answer on ``~/detections`` (empty before
+        init), so an answer proves the node holds this exact frame in its ring.
+        """
+        ns = time.time_ns()
+        deadline = time.monotonic() + timeout
+        while True:
+            self.publish_frame(rgb, ns, camera_info)
+            retry_at = time.monotonic() + retry_s
+            try:
+                spin_until(self.node, lambda: recorder.answered(ns)
+                           or time.monotonic() > min(retry_at, deadline), retry_s + 1.0,
+                           'an answer to the first frame')
+            except TimeoutError:
+                pass
+            if recorder.answered(ns):
+                return ns
+            if time.monotonic() > deadline:
+                raise TimeoutError(f'the node never answered the first frame in {timeout:.0f} s')
+
     def stream(self, frames: Iterable[np.ndarray], init_box, rate_hz: float,
-               camera_info: Optional[CameraInfo] = None,
+               recorder: 'OutputRecorder', camera_info: Optional[CameraInfo] = None,
                init_delay_s: float = 0.3) -> StreamResult:
         """Send ``frames`` at ``rate_hz``; the init box names the first frame's stamp.
 
-        The init box is sent ``init_delay_s`` after the first frame, as a person clicking on
-        a frame they saw would; the node initialises on that exact frame from its ring.
+        The first frame is sent until the node has answered it; the init box follows
+        ``init_delay_s`` later, as a person clicking on a frame they saw would, and the node
+        initialises on that exact frame from its ring. The rest follow at ``rate_hz``.
         """
         period = 1.0 / rate_hz
-        stamps: List[int] = []
-        sends: List[int] = []
+        frames = iter(frames)
+        first = self.send_until_answered(next(frames), recorder, camera_info)
+        stamps, sends = [first], [time.monotonic_ns()]
+        spin_until(self.node, lambda: time.monotonic_ns() >= sends[0] + init_delay_s * 1e9,
+                   init_delay_s + 5.0, 'the init delay')
+        self.publish_init(init_box, first)
         start = time.monotonic()
         for i, rgb in enumerate(frames):
-            target = start + i * period + (init_delay_s if i > 0 else 0.0)
-            spin_until(self.node, lambda: time.monotonic() >= target, period + 5.0 + init_delay_s,
+            target = start + i * period
+            spin_until(self.node, lambda: time.monotonic() >= target, period + 5.0,
                        'the next frame time')
             ns = time.time_ns()
             self.publish_frame(rgb, ns, camera_info)
             stamps.append(ns)
             sends.append(time.monotonic_ns())
-            if i == 0:
-                spin_until(self.node, lambda: time.monotonic() >= start + init_delay_s,
-                           init_delay_s + 5.0, 'the init delay')
-                self.publish_init(init_box, ns)
         return StreamResult(stamps, sends, self.frame_id)
