@@ -119,8 +119,10 @@ def test_build_backend_errors(tmp_path):
     bad.write_bytes(b'not a checkpoint')
     with pytest.raises(BackendError, match='bad.pt'):
         build_backend(BackendConfig(checkpoint=str(bad), device='cpu'))
-    with pytest.raises(BackendError, match='ONNX file does not exist'):
+    with pytest.raises(BackendError, match='x.pt: checkpoint does not exist'):
         build_backend(BackendConfig(checkpoint=str(tmp_path / 'x.pt'), backend='onnxruntime'))
+    with pytest.raises(BackendError, match='ONNX file does not exist'):
+        build_backend(BackendConfig(checkpoint=str(tmp_path / 'x.onnx'), backend='onnxruntime'))
 
 
 def test_build_torch_backend_from_checkpoint(exported, crops, tiny_model):
@@ -150,6 +152,35 @@ def test_onnxruntime_backend_matches_torch(exported, crops, tiny_model):
     # The context actually matters (FiLM enabled), so carrying it is tested, not a no-op.
     assert np.abs(o1.score_map - o0.score_map).max() > 0 or \
         np.abs(o1.box - o0.box).max() > 0
+
+
+def test_onnxruntime_backend_exports_a_bare_checkpoint_once_into_the_cache(
+        tiny_model, crops, tmp_path, monkeypatch):
+    pytest.importorskip('onnxruntime', reason='onnxruntime not installed')
+    monkeypatch.setenv('VIL_TRACKER_CACHE', str(tmp_path / 'cache'))
+    ckpt = tmp_path / 'bare.pt'                   # no .onnx beside it
+    model_mod.save_checkpoint(ckpt, tiny_model)
+    cfg = BackendConfig(checkpoint=str(ckpt), backend='onnxruntime', device='cpu', threads=1)
+    be = build_backend(cfg)
+    graphs = sorted(p.name for p in (tmp_path / 'cache' / 'onnx').iterdir())
+    assert len(graphs) == 2 and graphs[0].startswith('bare-')
+    assert not (tmp_path / 'bare.onnx').exists()
+    mtimes = [p.stat().st_mtime_ns for p in (tmp_path / 'cache' / 'onnx').iterdir()]
+    t, s = crops
+    ref = TorchBackend(tiny_model, device='cpu')
+    np.testing.assert_allclose(be.track(be.encode_template(t), s).box,
+                               ref.track(ref.encode_template(t), s).box, atol=1e-3)
+    build_backend(cfg)                            # cached: not exported again
+    assert [p.stat().st_mtime_ns for p in (tmp_path / 'cache' / 'onnx').iterdir()] == mtimes
+    with torch.no_grad():                         # new weights, new graph
+        next(tiny_model.parameters()).add_(1.0)
+    try:
+        model_mod.save_checkpoint(ckpt, tiny_model)
+        build_backend(cfg)
+        assert len(list((tmp_path / 'cache' / 'onnx').iterdir())) == 4
+    finally:
+        with torch.no_grad():
+            next(tiny_model.parameters()).sub_(1.0)
 
 
 def test_onnxruntime_backend_config_errors(exported):

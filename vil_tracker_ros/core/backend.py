@@ -253,6 +253,19 @@ class OnnxRuntimeBackend:
 # ----------------------------------------------------------------------- factory
 
 
+def _export_to_cache(checkpoint: str) -> str:
+    from vil_tracker_ros.core.onnx_cache import exported_graph
+    from vil_tracker_ros.model import CheckpointError
+    if not os.path.isfile(checkpoint):
+        raise BackendError(f'{checkpoint}: checkpoint does not exist')
+    try:
+        return exported_graph(checkpoint)
+    except CheckpointError as exc:
+        raise BackendError(str(exc)) from exc
+    except (OSError, RuntimeError) as exc:
+        raise BackendError(f'{checkpoint}: exporting the ONNX graphs failed: {exc}') from exc
+
+
 def build_backend(cfg: BackendConfig, onnx_path: Optional[str] = None) -> TrackingBackend:
     """Build the backend ``cfg`` selects.
 
@@ -281,5 +294,7 @@ def build_backend(cfg: BackendConfig, onnx_path: Optional[str] = None) -> Tracki
     if onnx_path is None:
         root, ext = os.path.splitext(cfg.checkpoint)
         onnx_path = cfg.checkpoint if ext == '.onnx' else root + '.onnx'
+        if ext != '.onnx' and not os.path.isfile(onnx_path):
+            onnx_path = _export_to_cache(cfg.checkpoint)
     return OnnxRuntimeBackend(onnx_path, device=cfg.device, precision=cfg.precision,
                               threads=cfg.threads)

@@ -1,0 +1,67 @@
+# Copyright 2026 The vil_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+
+"""ONNX graphs for a torch checkpoint, exported once and kept in a cache directory.
+
+The package ships the compact torch checkpoint; the onnxruntime backend needs the two
+exported graphs (about 2.5x larger in fp32). Like a TensorRT engine built on first use, they
+are exported from the checkpoint the first time it is used, checked for parity against torch,
+and cached under a name that includes the checkpoint's SHA-256, so a changed checkpoint is
+never served a stale graph.
+
+Cache directory: ``$VIL_TRACKER_CACHE``, else ``$XDG_CACHE_HOME/vil_tracker_ros``, else
+``~/.cache/vil_tracker_ros``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+import tempfile
+
+log = logging.getLogger(__name__)
+
+
+def cache_dir() -> Path:
+    if os.environ.get('VIL_TRACKER_CACHE'):
+        return Path(os.environ['VIL_TRACKER_CACHE'])
+    base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+    return Path(base) / 'vil_tracker_ros'
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def exported_graph(checkpoint: str) -> str:
+    """Path of the track graph exported from ``checkpoint`` (exporting it if not cached).
+
+    Raises CheckpointError for a bad checkpoint and RuntimeError if the export fails its
+    onnxruntime parity check.
+    """
+    from vil_tracker_ros.model import load_checkpoint
+    from vil_tracker_ros.model.export import check_parity, export_onnx, template_path_for
+
+    stem = Path(checkpoint).stem
+    track = cache_dir() / 'onnx' / f'{stem}-{_sha256(checkpoint)[:16]}.onnx'
+    template = template_path_for(track)
+    if track.is_file() and template.is_file():
+        return str(track)
+    track.parent.mkdir(parents=True, exist_ok=True)
+    model, _ = load_checkpoint(checkpoint, map_location='cpu')
+    # Export under a private name, then rename: a concurrent user never sees half a file.
+    with tempfile.TemporaryDirectory(dir=track.parent) as tmp:
+        tmp_track = Path(tmp) / track.name
+        export_onnx(model, tmp_track)
+        diffs = check_parity(model, tmp_track)
+        os.replace(template_path_for(tmp_track), template)
+        os.replace(tmp_track, track)
+    log.info('exported %s to %s (onnxruntime parity: max abs diff %.2g)', checkpoint, track,
+             max(diffs.values()))
+    return str(track)
