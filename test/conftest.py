@@ -8,8 +8,12 @@ set here at import time so that nodes started as child processes inherit it.
 """
 
 import os
+import tempfile
 
 # Domains 1..100 are valid for FastDDS on one host; the pid spreads parallel pytest runs.
 os.environ['ROS_DOMAIN_ID'] = str(1 + os.getpid() % 100)
 os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
 os.environ.pop('ROS_LOCALHOST_ONLY', None)
+
+# Exported ONNX graphs (core/onnx_cache.py) go to a per-run directory, never the user's cache.
+os.environ['VIL_TRACKER_CACHE'] = tempfile.mkdtemp(prefix='vil_tracker_cache_')

@@ -96,14 +96,12 @@ def test_parallel_workers_give_the_same_results(lasot_root, tmp_path, capsys):
         assert outs[0][k] == pytest.approx(outs[1][k])
 
 
-def test_vil_without_checkpoint_is_a_clear_error(lasot_root, tmp_path, capsys):
-    if run.default_checkpoint() is not None:
-        pytest.skip(f'a default checkpoint is shipped ({run.default_checkpoint()})')
+def test_vil_with_a_missing_checkpoint_is_a_clear_error(lasot_root, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         run.main(['--dataset', 'lasot', '--root', lasot_root, '--tracker', 'vil',
-                  '--out', str(tmp_path)])
+                  '--checkpoint', str(tmp_path / 'missing.pt'), '--out', str(tmp_path)])
     assert exc.value.code == 2
-    assert 'no default checkpoint' in capsys.readouterr().err
+    assert "no such file '" in capsys.readouterr().err
 
 
 def test_vil_tracker_runs_with_a_tiny_random_model(tmp_path, capsys):

@@ -146,15 +146,12 @@ def parse_box(text: str) -> np.ndarray:
 
 def resolve_checkpoint(checkpoint: Optional[str]) -> str:
     """Return ``checkpoint`` (a path or a name in weights/), or the shipped default."""
-    from vil_tracker_ros.eval.run import default_checkpoint, WEIGHTS_DIR
-    path = checkpoint or default_checkpoint()
-    if path is None:
-        raise BagEvalError('no --checkpoint given and no checkpoint is shipped in weights/')
-    if not os.path.isfile(path) and os.path.isfile(os.path.join(WEIGHTS_DIR, path)):
-        path = os.path.join(WEIGHTS_DIR, path)  # a name of a shipped checkpoint
-    if not os.path.isfile(path):
-        raise BagEvalError(f'checkpoint not found: {path}')
-    return os.path.abspath(path)
+    from vil_tracker_ros.config import ConfigError
+    from vil_tracker_ros.shipped import DEFAULT_CHECKPOINT, resolve_checkpoint
+    try:
+        return resolve_checkpoint(checkpoint or DEFAULT_CHECKPOINT)
+    except ConfigError as exc:
+        raise BagEvalError(str(exc)) from exc
 
 
 def build_tracker(args):

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import dataclasses
-import glob
 import json
 import math
 import multiprocessing
@@ -33,16 +32,15 @@ from typing import Any, Dict, List, Optional, Sequence as SequenceT, Tuple
 
 import numpy as np
 
+from vil_tracker_ros.config import ConfigError
 from vil_tracker_ros.data.datasets import DatasetError, load_dataset, read_boxes
 from vil_tracker_ros.data.sequence import Sequence
 from vil_tracker_ros.eval import metrics, report
 from vil_tracker_ros.eval.baselines import OPENCV_TRACKERS, OpenCVTracker
+from vil_tracker_ros.shipped import DEFAULT_CHECKPOINT, resolve_checkpoint
 
 DATASETS = ('lasot', 'uav123', 'dtb70', 'visdrone', 'got10k', 'otb', 'trackingnet')
 TRACKERS = ('vil',) + tuple(f'opencv-{k}' for k in OPENCV_TRACKERS)
-WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                           'weights')
-CHECKPOINT_SUFFIXES = ('.pt', '.pth', '.ckpt', '.onnx')
 
 
 class EvalError(RuntimeError):
@@ -72,15 +70,6 @@ class TrackerSpec:
                 backend=self.backend, threads=self.threads))
             return SingleObjectTracker(backend)
         raise ValueError(f'unknown tracker {self.name!r}; known: {", ".join(TRACKERS)}')
-
-
-def default_checkpoint() -> Optional[str]:
-    """Return the checkpoint shipped in ``vil_tracker_ros/weights/`` (first by name)."""
-    found = sorted(p for p in glob.glob(os.path.join(WEIGHTS_DIR, '*'))
-                   if p.endswith(CHECKPOINT_SUFFIXES) and os.path.isfile(p))
-    torch_first = [p for p in found if not p.endswith('.onnx')] + \
-        [p for p in found if p.endswith('.onnx')]
-    return torch_first[0] if torch_first else None
 
 
 def _safe_name(name: str) -> str:
@@ -276,12 +265,10 @@ def main(argv: Optional[SequenceT[str]] = None) -> int:
     spec = TrackerSpec(args.tracker, device=args.device, precision=args.precision,
                        backend=args.backend, threads=args.threads)
     if args.tracker == 'vil' and not args.score_only:
-        checkpoint = args.checkpoint or default_checkpoint()
-        if checkpoint is None:
-            parser.error(f'--tracker vil needs --checkpoint: no default checkpoint is shipped '
-                         f'in {WEIGHTS_DIR}')
-        if not os.path.isfile(checkpoint):
-            parser.error(f'checkpoint not found: {checkpoint}')
+        try:
+            checkpoint = resolve_checkpoint(args.checkpoint or DEFAULT_CHECKPOINT)
+        except ConfigError as exc:
+            parser.error(f'--tracker vil: {exc}')
         spec = dataclasses.replace(spec, checkpoint=checkpoint)
     elif args.checkpoint and args.tracker != 'vil':
         parser.error('--checkpoint only applies to --tracker vil')

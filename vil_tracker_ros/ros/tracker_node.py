@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import os
 import re
 import sys
 import threading
@@ -71,11 +70,11 @@ from vil_tracker_ros.ros.params import parameter_specs
 from vil_tracker_ros.ros.params import ParameterGuard
 from vil_tracker_ros.ros.params import read_node_config
 from vil_tracker_ros.ros.params import unknown_overrides
+from vil_tracker_ros.shipped import resolve_checkpoint
 from vision_msgs.msg import Detection2D
 from vision_msgs.msg import Detection2DArray
 
 NODE_NAME = 'vil_tracker'
-PACKAGE = 'vil_tracker_ros'
 BUILD_TIMEOUT_S = 300.0         # checkpoint load + warm-up on a slow CPU
 LOG_THROTTLE_S = 5.0            # per kind of problem
 JUMP_BACK_S = 1.0               # stamps going back further than this are a clock/bag restart
@@ -93,39 +92,6 @@ COUNTERS = (
 
 def _one_line(text: Any) -> str:
     return ' '.join(str(text).split())
-
-
-def _weights_dirs() -> List[str]:
-    """Where relative checkpoint names are looked up: the package share, then the sources."""
-    dirs = []
-    try:
-        from ament_index_python.packages import get_package_share_directory
-        dirs.append(os.path.join(get_package_share_directory(PACKAGE), 'weights'))
-    except Exception:  # not installed through ament (plain venv / source checkout)
-        pass
-    dirs.append(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                             'weights'))
-    return dirs
-
-
-def resolve_checkpoint(name: str) -> str:
-    """Absolute path of the checkpoint ``name`` (see the model.checkpoint description).
-
-    Raises:
-        ConfigError: empty name or no such file; the message lists where it looked.
-
-    """
-    if not name:
-        raise ConfigError('model.checkpoint: empty; set it to a checkpoint file '
-                          f'(absolute, relative, or a name in {" or ".join(_weights_dirs())})')
-    path = os.path.expanduser(name)
-    candidates = [path] if os.path.isabs(path) else [os.path.abspath(path)] + [
-        os.path.join(d, path) for d in _weights_dirs()]
-    for candidate in candidates:
-        if os.path.isfile(candidate):
-            return candidate
-    raise ConfigError(f'model.checkpoint: no such file {name!r} (looked at '
-                      f'{", ".join(candidates)})')
 
 
 def _apply_runtime_config(tracker: Any, cfg: NodeConfig) -> None:

@@ -1,0 +1,64 @@
+# Copyright 2026 The vil_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+
+"""The shipped default model and how checkpoint names are resolved.
+
+One place for both, so the node (``config/tracker.yaml``), ``vil-tracker-eval``,
+``vil-tracker-bag-eval``, the demo and the benchmark always agree on what "the default
+model" is. A checkpoint may be given as an absolute path, a path relative to the working
+directory, or the name of a file in the package's ``weights/`` directory.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import List
+
+from vil_tracker_ros.config import ConfigError
+
+PACKAGE = 'vil_tracker_ros'
+# Trained by config/train_synthetic.yaml; see vil_tracker_ros/weights/README.md.
+DEFAULT_CHECKPOINT = 'vil_cpu_synthetic.pt'
+SOURCE_WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'weights')
+
+
+def weights_dirs() -> List[str]:
+    """Where checkpoint names are looked up: the installed share, then the sources."""
+    dirs = []
+    try:
+        from ament_index_python.packages import (get_package_share_directory,
+                                                 PackageNotFoundError)
+        try:
+            dirs.append(os.path.join(get_package_share_directory(PACKAGE), 'weights'))
+        except (PackageNotFoundError, LookupError, OSError):
+            pass  # not installed through ament (plain source checkout)
+    except ImportError:
+        pass
+    if SOURCE_WEIGHTS_DIR not in dirs:
+        dirs.append(SOURCE_WEIGHTS_DIR)
+    return dirs
+
+
+def resolve_checkpoint(name: str) -> str:
+    """Absolute path of checkpoint ``name``.
+
+    Raises:
+        ConfigError: empty name or no such file; the message lists where it looked.
+
+    """
+    if not name:
+        raise ConfigError('model.checkpoint: empty; set it to a checkpoint file (absolute, '
+                          f'relative, or a name in {" or ".join(weights_dirs())})')
+    path = os.path.expanduser(name)
+    candidates = [path] if os.path.isabs(path) else [os.path.abspath(path)] + [
+        os.path.join(d, path) for d in weights_dirs()]
+    for candidate in candidates:
+        if os.path.isfile(candidate):
+            return os.path.abspath(candidate)
+    raise ConfigError(f'model.checkpoint: no such file {name!r} (looked at '
+                      f'{", ".join(candidates)})')
+
+
+def default_checkpoint() -> str:
+    """Absolute path of the shipped default model; ConfigError if it is missing."""
+    return resolve_checkpoint(DEFAULT_CHECKPOINT)
