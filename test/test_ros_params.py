@@ -11,6 +11,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from vil_tracker_ros.config import ConfigError, NodeConfig
 from vil_tracker_ros.ros import params
+from vil_tracker_ros.shipped import DEFAULT_CHECKPOINT
 
 
 def test_every_field_is_a_described_parameter_with_a_range_where_numeric():
@@ -133,6 +134,12 @@ def test_guard_rejects_bad_sets_with_a_reason_and_reports_good_ones(rclpy_contex
         node.destroy_node()
 
 
+# Where the shipped config deliberately differs from the dataclass defaults: the shipped
+# model, run on onnxruntime with one thread (the fastest CPU path, bench/BENCHMARKS.md).
+DEPLOYMENT_CHOICES = {'model.checkpoint': DEFAULT_CHECKPOINT, 'model.backend': 'onnxruntime',
+                      'model.threads': 1}
+
+
 def test_config_tracker_yaml_lists_every_parameter_with_its_default():
     import os
     import yaml
@@ -150,6 +157,8 @@ def test_config_tracker_yaml_lists_every_parameter_with_its_default():
         spec = specs[name]
         # The YAML type must match the declared ROS type (4 is not a double).
         assert Parameter.Type.from_parameter_value(value) == spec.type_, name
-        if name != 'model.checkpoint':
+        if name in DEPLOYMENT_CHOICES:
+            assert value == DEPLOYMENT_CHOICES[name], name
+        else:
             assert value == pytest.approx(spec.default), name
     params.config_from_values(values)   # valid as a whole
