@@ -17,7 +17,7 @@ setup(
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         (share, ['package.xml']),
         (os.path.join(share, 'launch'), glob('launch/*.launch.py')),
-        (os.path.join(share, 'config'), glob('config/*.yaml')),
+        (os.path.join(share, 'config'), glob('config/*.yaml') + glob('config/*.xml')),
         (os.path.join(share, 'weights'), glob('vil_tracker_ros/weights/*.pt')
          + glob('vil_tracker_ros/weights/*.md')),
         (os.path.join(share, 'interfaces', 'vision_msgs', 'msg'),

@@ -20,20 +20,32 @@ PACKAGE = 'vil_tracker_ros'
 # Trained by config/train_synthetic.yaml; see vil_tracker_ros/weights/README.md.
 DEFAULT_CHECKPOINT = 'vil_cpu_synthetic.pt'
 SOURCE_WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'weights')
+# A source checkout holds config/ and launch/ one level above the Python package.
+SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def weights_dirs() -> List[str]:
-    """Where checkpoint names are looked up: the installed share, then the sources."""
-    dirs = []
+def share_dir() -> str:
+    """Return the installed share directory, or the source tree when not installed by ament."""
     try:
         from ament_index_python.packages import (get_package_share_directory,
                                                  PackageNotFoundError)
         try:
-            dirs.append(os.path.join(get_package_share_directory(PACKAGE), 'weights'))
+            return get_package_share_directory(PACKAGE)
         except (PackageNotFoundError, LookupError, OSError):
-            pass  # not installed through ament (plain source checkout)
+            pass
     except ImportError:
         pass
+    return SOURCE_ROOT
+
+
+def share_file(*parts: str) -> str:
+    """Path of an installed data file (config/..., launch/..., weights/...)."""
+    return os.path.join(share_dir(), *parts)
+
+
+def weights_dirs() -> List[str]:
+    """Where checkpoint names are looked up: the installed share, then the sources."""
+    dirs = [os.path.join(share_dir(), 'weights')]
     if SOURCE_WEIGHTS_DIR not in dirs:
         dirs.append(SOURCE_WEIGHTS_DIR)
     return dirs

@@ -294,6 +294,7 @@ def run_live(args, gt: GroundTruth, init_box: Optional[np.ndarray],
              video: Optional[str]) -> EvalRun:
     """Play the bag through the node (started here unless ``--attach``) and score it."""
     import rclpy
+    from vil_tracker_ros.ros.live import use_large_frame_transport
     topics = bag_io.bag_topics(args.bag)
     image_type = topics[args.image_topic]
     info_topic = args.camera_info_topic or _single_camera_info_topic(topics)
@@ -310,6 +311,7 @@ def run_live(args, gt: GroundTruth, init_box: Optional[np.ndarray],
 
     own_context = not rclpy.ok()
     if own_context:
+        use_large_frame_transport()   # recorded frames may be large (see that function)
         rclpy.init()
     proc = None
     player = None

@@ -31,17 +31,13 @@ from vil_tracker_ros.config import SyntheticConfig
 from vil_tracker_ros.data.synthetic import make_scene
 from vil_tracker_ros.eval.metrics import score_sequence
 from vil_tracker_ros.eval.video import draw_track_overlay, Mp4Writer
+from vil_tracker_ros.shipped import share_file
 
 DRAIN_IDLE_S = 2.0
 
 
 class DemoError(RuntimeError):
     """The node failed; the message says how."""
-
-
-def _share_file(*parts: str) -> str:
-    from ament_index_python.packages import get_package_share_directory
-    return os.path.join(get_package_share_directory('vil_tracker_ros'), *parts)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -84,8 +80,8 @@ def run_stream(args, frames, init_box) -> Dict[str, object]:
     """Bring the node up, stream, record; returns the recorded outputs and node facts."""
     import rclpy
     from vil_tracker_ros.ros.client import LifecycleClient, NodeProcess
-    from vil_tracker_ros.ros.live import (CameraStreamer, OutputRecorder, camera_info_for,
-                                          spin_until)
+    from vil_tracker_ros.ros.live import (camera_info_for, CameraStreamer, OutputRecorder,
+                                          spin_until, use_large_frame_transport)
 
     proc = None
     if not args.external_node:
@@ -93,8 +89,9 @@ def run_stream(args, frames, init_box) -> Dict[str, object]:
         if args.checkpoint:
             params['model.checkpoint'] = os.path.abspath(args.checkpoint)
         proc = NodeProcess(params=params,
-                           params_file=args.params_file or _share_file('config', 'tracker.yaml'),
+                           params_file=args.params_file or share_file('config', 'tracker.yaml'),
                            log_path=os.path.join(args.out, 'node.log')).start()
+    use_large_frame_transport()
     rclpy.init()
     node = rclpy.create_node('vil_tracker_demo_camera')
     result: Dict[str, object] = {}

@@ -12,6 +12,7 @@ every output topic is recorded with its receipt time, so latency is receipt minu
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from typing import Dict, Iterable, List, Optional
 
@@ -47,6 +48,23 @@ OUTPUTS = (
 
 def set_stamp(header, ns: int) -> None:
     header.stamp.sec, header.stamp.nanosec = divmod(int(ns), 1_000_000_000)
+
+
+def use_large_frame_transport() -> Optional[str]:
+    """Let this process publish large images over Fast DDS shared memory.
+
+    Call before ``rclpy.init``. Sets FASTDDS_DEFAULT_PROFILES_FILE to the package's
+    ``config/fastdds_large_frames.xml`` (see the file for why) unless the variable is already
+    set or another RMW is selected; returns the profile used, or None.
+    """
+    if os.environ.get('FASTDDS_DEFAULT_PROFILES_FILE'):
+        return os.environ['FASTDDS_DEFAULT_PROFILES_FILE']
+    if os.environ.get('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp') != 'rmw_fastrtps_cpp':
+        return None
+    from vil_tracker_ros.shipped import share_file
+    path = share_file('config', 'fastdds_large_frames.xml')
+    os.environ['FASTDDS_DEFAULT_PROFILES_FILE'] = path
+    return path
 
 
 @dataclasses.dataclass
