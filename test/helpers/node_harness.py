@@ -17,17 +17,12 @@ from __future__ import annotations
 import collections
 import math
 import os
-import signal
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseWithCovarianceStamped, Vector3Stamped
-from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
 import numpy as np
 from rcl_interfaces.srv import SetParameters
@@ -38,19 +33,11 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Float32, String
 from std_srvs.srv import Trigger
+from vil_tracker_ros.ros.client import NodeProcess, TRANSITIONS
 from vil_tracker_ros.ros.conversions import rgb_to_compressed_msg, rgb_to_image_msg
 from vision_msgs.msg import Detection2D, Detection2DArray
 
 NODE = '/vil_tracker'
-TRANSITIONS = {
-    'configure': Transition.TRANSITION_CONFIGURE,
-    'cleanup': Transition.TRANSITION_CLEANUP,
-    'activate': Transition.TRANSITION_ACTIVATE,
-    'deactivate': Transition.TRANSITION_DEACTIVATE,
-    'unconfigured_shutdown': Transition.TRANSITION_UNCONFIGURED_SHUTDOWN,
-    'inactive_shutdown': Transition.TRANSITION_INACTIVE_SHUTDOWN,
-    'active_shutdown': Transition.TRANSITION_ACTIVE_SHUTDOWN,
-}
 OUTPUTS = {
     'detection': Detection2D,
     'detections': Detection2DArray,
@@ -90,60 +77,16 @@ def target_box(i: int) -> tuple:
     return (40 + i % 60, 40 + (i // 2) % 30, 24, 24)
 
 
-class TrackerProcess:
-    """The node under test, as a separate process with its own log file."""
+class TrackerProcess(NodeProcess):
+    """The node under test (``ros.client.NodeProcess``), plus /proc probes for leak checks."""
 
     def __init__(self, params: Optional[Dict[str, Any]] = None,
                  extra_args: Sequence[str] = (), params_file: Optional[str] = None) -> None:
-        self.cmd = [sys.executable, '-m', 'vil_tracker_ros.ros.tracker_node', '--ros-args']
-        if params_file:  # first: later -p values override it (the last value wins)
-            self.cmd += ['--params-file', params_file]
-        for key, value in (params or {}).items():
-            text = ('true' if value else 'false') if isinstance(value, bool) else str(value)
-            self.cmd += ['-p', f'{key}:={text}']
-        self.cmd += list(extra_args)
-        fd, self.log_path = tempfile.mkstemp(prefix='vil_tracker_node_', suffix='.log')
-        os.close(fd)
-        self.proc: Optional[subprocess.Popen] = None
-
-    def start(self) -> 'TrackerProcess':
-        env = dict(os.environ, PYTHONUNBUFFERED='1', RCUTILS_COLORIZED_OUTPUT='0')
-        with open(self.log_path, 'w') as log:
-            self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT,
-                                         env=env)
-        return self
-
-    def log(self) -> str:
-        with open(self.log_path, errors='replace') as f:
-            return f.read()
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def wait_exit(self, timeout: float) -> Optional[int]:
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def signal(self, sig: int) -> None:
-        if self.alive():
-            self.proc.send_signal(sig)
-
-    def stop(self, timeout: float = 15.0) -> Optional[int]:
-        """SIGINT, then SIGKILL; returns the exit code (negative when killed)."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            if self.wait_exit(timeout) is None:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        return self.proc.returncode
+        super().__init__(params=params, params_file=params_file, extra_args=extra_args,
+                         env={'RCUTILS_COLORIZED_OUTPUT': '0'})
 
     def remove_log(self) -> None:
-        if os.path.exists(self.log_path):
-            os.unlink(self.log_path)
+        self.cleanup()
 
     def rss_kib(self) -> int:
         with open(f'/proc/{self.proc.pid}/status') as f:

@@ -29,7 +29,9 @@ TRANSITIONS = {
     'cleanup': Transition.TRANSITION_CLEANUP,
     'activate': Transition.TRANSITION_ACTIVATE,
     'deactivate': Transition.TRANSITION_DEACTIVATE,
-    'shutdown': Transition.TRANSITION_UNCONFIGURED_SHUTDOWN,
+    'unconfigured_shutdown': Transition.TRANSITION_UNCONFIGURED_SHUTDOWN,
+    'inactive_shutdown': Transition.TRANSITION_INACTIVE_SHUTDOWN,
+    'active_shutdown': Transition.TRANSITION_ACTIVE_SHUTDOWN,
 }
 
 
@@ -154,15 +156,24 @@ class NodeProcess:
         with open(self.log_path, errors='replace') as f:
             return f.read()
 
+    def signal(self, sig: int) -> None:
+        if self.alive():
+            self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout: float) -> Optional[int]:
+        """Return the exit code, or None if the process still runs after ``timeout``."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
     def stop(self, timeout: float = 15.0) -> Optional[int]:
-        """SIGINT, then SIGKILL after ``timeout``; return the exit code."""
+        """SIGINT, then SIGKILL after ``timeout``; return the exit code (negative if killed)."""
         if self.proc is None:
             return None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
+            if self.wait_exit(timeout) is None:
                 self.proc.kill()
                 self.proc.wait(timeout=timeout)
         return self.proc.returncode
