@@ -19,7 +19,7 @@ setup(
         (os.path.join(share, 'launch'), glob('launch/*.launch.py')),
         (os.path.join(share, 'config'), glob('config/*.yaml') + glob('config/*.xml')),
         (os.path.join(share, 'weights'), glob('vil_tracker_ros/weights/*.pt')
-         + glob('vil_tracker_ros/weights/*.md')),
+         + glob('vil_tracker_ros/weights/*.md') + glob('vil_tracker_ros/weights/*.png')),
         (os.path.join(share, 'interfaces', 'vision_msgs', 'msg'),
          glob('interfaces/vision_msgs/msg/*.msg')),
     ],
