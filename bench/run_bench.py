@@ -160,11 +160,11 @@ class RssSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.period = pid, period
         self.samples: List[tuple] = []
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         t0 = time.monotonic()
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 with open(f'/proc/{self.pid}/status') as f:
                     for line in f:
@@ -173,10 +173,10 @@ class RssSampler(threading.Thread):
                             self.samples.append((time.monotonic() - t0, mib))
             except FileNotFoundError:
                 return
-            self._stop.wait(self.period)
+            self._halt.wait(self.period)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=5)
 
 
