@@ -6,7 +6,7 @@
 Scenarios: silence while inactive; images before init; init on the stamped frame; every output
 stamped with its input image's header; covariance and confidence; bearing from CameraInfo
 (undistorted); bad inputs counted without killing the node; runtime parameters and the debug
-image; reset; re-init; a stamp jump back; overload (bounded latency, counted drops);
+image; reset; re-init; a stamp jump back; overload (bounded backlog, newest wins, counted drops);
 compressed input.
 """
 
@@ -51,6 +51,16 @@ def env(tmp_path_factory):
         proc.remove_log()
 
 
+@pytest.fixture
+def active(env):
+    """The shared node, activated if an earlier test (or none, under -k) left it inactive."""
+    proc, client = env
+    if client.get_state() == 'inactive':
+        assert client.change_state('activate'), proc.log()[-2000:]
+    assert client.get_state() == 'active'
+    return env
+
+
 def _send(client, indices, delay=0.06):
     for i in indices:
         client.publish_image(synthetic_frame(i), stamp(i))
@@ -74,8 +84,8 @@ def test_silent_while_inactive_then_idle_when_activated(env):
     wait_until(lambda: client.last_status() == 'idle', 10, 'status idle')
 
 
-def test_images_before_init_give_empty_detections_only(env):
-    proc, client = env
+def test_images_before_init_give_empty_detections_only(active):
+    proc, client = active
     client.clear()
     _send(client, range(10, 14))
     wait_until(lambda: client.count('detections') >= 3, 10, 'empty Detection2DArray')
@@ -86,8 +96,8 @@ def test_images_before_init_give_empty_detections_only(env):
     assert _counter(client.latest_diagnostics(), 'frames_without_target') >= 3
 
 
-def test_init_on_the_stamped_frame_and_outputs_carry_the_input_header(env):
-    proc, client = env
+def test_init_on_the_stamped_frame_and_outputs_carry_the_input_header(active):
+    proc, client = active
     _send(client, range(20, 30), delay=0.03)
     client.clear()
     client.publish_init(target_box(24), stamp(24))       # a frame already in the ring
@@ -135,8 +145,8 @@ def test_init_on_the_stamped_frame_and_outputs_carry_the_input_header(env):
     assert client.count('debug_image') == 0             # io.debug_image is false
 
 
-def test_bearing_is_the_undistorted_ray_once_camera_info_arrives(env):
-    proc, client = env
+def test_bearing_is_the_undistorted_ray_once_camera_info_arrives(active):
+    proc, client = active
     diag0 = client.latest_diagnostics()
     client.publish_camera_info(160, 120, [0.0] * 9, D)          # uncalibrated: rejected
     wait_until(lambda: 'camera_info ignored' in proc.log(), 10, 'bad camera_info rejected')
@@ -175,8 +185,8 @@ def _bad_image(kind, i):
     return msg
 
 
-def test_bad_inputs_are_counted_and_tracking_continues(env):
-    proc, client = env
+def test_bad_inputs_are_counted_and_tracking_continues(active):
+    proc, client = active
     _send(client, [60])
     time.sleep(0.3)
     before = client.latest_diagnostics()
@@ -211,8 +221,8 @@ def test_bad_inputs_are_counted_and_tracking_continues(env):
         assert reason in log, reason
 
 
-def test_runtime_parameters_are_validated_and_debug_image_follows_the_header(env):
-    proc, client = env
+def test_runtime_parameters_are_validated_and_debug_image_follows_the_header(active):
+    proc, client = active
     [res] = client.set_parameters({'tracker.hann_weight': -1.0})
     assert not res.successful
     [res] = client.set_parameters({'tracker.search_factor': 12.0})   # > max_search_factor
@@ -232,8 +242,8 @@ def test_runtime_parameters_are_validated_and_debug_image_follows_the_header(env
     assert res.successful
 
 
-def test_reset_goes_idle_and_stops_detections(env):
-    proc, client = env
+def test_reset_goes_idle_and_stops_detections(active):
+    proc, client = active
     response = client.reset()
     assert response.success and 'tracking stopped' in response.message
     wait_until(lambda: client.last_status() == 'idle', 5, 'status idle')
@@ -245,25 +255,32 @@ def test_reset_goes_idle_and_stops_detections(env):
     assert 'already idle' in client.reset().message
 
 
-def test_reinit_starts_new_tracks(env):
-    proc, client = env
+def test_reinit_starts_new_tracks(active):
+    proc, client = active
     _send(client, [100])
     client.publish_init(target_box(100), stamp(100))
     wait_until(lambda: client.last_status() == 'tracking', 10, 'tracking again')
+    client.clear()
     _send(client, range(101, 104), delay=0.1)
+    wait_until(lambda: client.count('detection') >= 1, 10, 'detections of the first track')
+    first = {d.id for d in client.messages('detection')}
+    assert len(first) == 1
     client.publish_init(target_box(103), stamp(103))              # while tracking
-    wait_until(lambda: 'initialised track 3' in proc.log(), 10, 'third track')
+    new_id = str(int(first.pop()) + 1)
+    wait_until(lambda: f'initialised track {new_id}' in proc.log(), 10, 'the next track')
     client.clear()
     _send(client, range(104, 110), delay=0.1)
     wait_until(lambda: client.count('detection') >= 3, 10, 'detections of the new track')
-    assert {d.id for d in client.messages('detection')} == {'3'}
+    assert {d.id for d in client.messages('detection')} == {new_id}
 
 
-def test_stamps_jumping_back_reset_tracking_without_wedging(env):
-    proc, client = env
+def test_stamps_jumping_back_reset_tracking_without_wedging(active):
+    proc, client = active
+    _send(client, [120])                                            # a recent stamp first
+    jumps = _counter(client.latest_diagnostics(), 'time_jumps')
     client.publish_image(synthetic_frame(0), stamp(0) - 10**10)     # 10 s back
     wait_until(lambda: client.last_status() == 'idle', 10, 'reset by the jump')
-    assert _counter(client.latest_diagnostics(), 'time_jumps') == 1
+    assert _counter(client.latest_diagnostics(), 'time_jumps') == jumps + 1
     client.publish_init(target_box(0), stamp(0) - 10**10)
     wait_until(lambda: client.last_status() == 'tracking', 10, 'tracking after the jump')
     client.clear()
@@ -273,50 +290,71 @@ def test_stamps_jumping_back_reset_tracking_without_wedging(env):
     wait_until(lambda: client.count('detection') >= 2, 10, 'detections after the jump')
 
 
-def test_overload_keeps_latency_bounded_and_counts_drops(env):
-    proc, client = env
+def _pending(diag, base):
+    """Frames taken in since ``base`` but neither processed, dropped nor skipped yet."""
+    def untouched(d):
+        return (_counter(d, 'frames_received') - _counter(d, 'frames_processed')
+                - _counter(d, 'dropped_frames') - int(d.get('frames_skipped_stale', 0)))
+    return untouched(diag) - untouched(base)
+
+
+def test_overload_keeps_backlog_bounded_and_counts_drops(active):
+    # Asserts structure, not wall-clock speed (timings belong in `make bench`): how many
+    # frames wait inside the node, which frames win, and that every frame is accounted for.
+    proc, client = active
     client.publish_image(synthetic_frame(200), stamp(200))
     client.publish_init(target_box(200), stamp(200))
     wait_until(lambda: client.last_status() == 'tracking', 10, 'tracking')
     time.sleep(0.5)
     before = client.latest_diagnostics()
-    step_ms = max(float(before['latency_p50_ms']), 5.0)
+    step_s = max(float(before['latency_p50_ms']), 5.0) / 1e3
     client.clear()
+    # Publish several times faster than the node steps until the node has reported its
+    # counters at least twice mid-flood (diagnostics come at 1 Hz), at most 20 s.
+    period = min(max(step_s / 4, 0.002), 0.01)
     sent = {}
-    t_end = time.monotonic() + 3.0
     i = 201
-    while time.monotonic() < t_end:               # a few hundred Hz: several times the node
+    t_start = time.monotonic()
+    while len(client.all_diagnostics()) < 2 or time.monotonic() - t_start < 2.0:
+        assert time.monotonic() - t_start < 20.0, 'the node published no diagnostics mid-flood'
         client.publish_image(synthetic_frame(i), stamp(i))
         sent[stamp(i)] = time.monotonic()
         i += 1
-        time.sleep(0.002)
-    time.sleep(1.5)
+        time.sleep(period)
+    last = stamp(i - 1)
+    mid_flood = client.all_diagnostics()
+    # Newest wins: the last frame is never lost, and it is the last one processed.
+    wait_until(lambda: any(stamp_ns(d.header.stamp) == last
+                           for d in client.messages('detection')), 20, 'the newest frame')
+    time.sleep(0.5)
     dets = client.messages('detection')
     arrivals = client.arrival['detection']
-    latencies = [a - sent[stamp_ns(d.header.stamp)] for d, a in zip(dets, arrivals)]
     after = client.latest_diagnostics()
+    stamps = [stamp_ns(d.header.stamp) for d in dets]
+    latencies = [a - sent[s] for s, a in zip(stamps, arrivals)]
     published, processed = len(sent), len(dets)
-    dropped = _counter(after, 'dropped_frames') - _counter(before, 'dropped_frames')
-    print(f'published {published}, processed {processed}, dropped in mailbox {dropped}, '
-          f'step p50 {step_ms:.1f} ms, latency median {np.median(latencies) * 1e3:.0f} ms, '
-          f'max {max(latencies) * 1e3:.0f} ms, node p95 {after["latency_p95_ms"]} ms')
     received = _counter(after, 'frames_received') - _counter(before, 'frames_received')
     done = _counter(after, 'frames_processed') - _counter(before, 'frames_processed')
-    print(f'node: received {received}, processed {done}, dropped {dropped}')
-    assert processed >= 5
-    assert published >= 2.5 * processed               # really overloaded
+    dropped = _counter(after, 'dropped_frames') - _counter(before, 'dropped_frames')
+    print(f'published {published} at {1 / period:.0f} Hz, processed {processed}, '
+          f'node received {received}, processed {done}, dropped in mailbox {dropped}; '
+          f'pending mid-flood {[_pending(d, before) for d in mid_flood]}; latency median '
+          f'{np.median(latencies) * 1e3:.0f} ms, max {max(latencies) * 1e3:.0f} ms (not asserted)')
+    assert stamps == sorted(set(stamps)), 'detections out of order or repeated'
+    assert stamps[-1] == last
+    assert processed >= 2 and published >= 2 * processed      # really overloaded
     # Newest wins at two layers: the image reader's DDS history (depth 1) replaces frames the
     # callback never took, and the mailbox counts the ones it overwrote ...
     assert dropped > 0 and received < published
-    assert 0 <= received - done - dropped <= 2        # ... so every frame is accounted for
-    # A queue would make the lag grow to about the whole 3 s; the mailbox keeps it near one
-    # processing step (plus transport and scheduling on a busy 2-core machine).
-    late = latencies[len(latencies) // 2:]
-    assert max(late) < 1.0, latencies
+    assert done == processed and _pending(after, before) == 0
+    # ... and no queue builds up: at every report at most one frame is in the image callback,
+    # one in the mailbox and one in the worker. A queue would hold hundreds by now.
+    pending = [_pending(d, before) for d in mid_flood]
+    assert all(0 <= n <= 3 for n in pending), pending
 
 
-def test_compressed_input_after_reconfiguration(env):
-    proc, client = env
+def test_compressed_input_after_reconfiguration(active):
+    proc, client = active
     assert client.change_state('deactivate') and client.change_state('cleanup')
     [res] = client.set_parameters({'io.compressed': True})
     assert res.successful, res.reason

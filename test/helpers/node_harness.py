@@ -191,6 +191,11 @@ class TrackerClient:
         with self._lock:
             return self.statuses[-1] if self.statuses else None
 
+    def all_diagnostics(self) -> List[Dict[str, str]]:
+        """Return every tracker diagnostics record since the last clear()."""
+        with self._lock:
+            return [dict(d) for d in self.diagnostics]
+
     def latest_diagnostics(self, timeout: float = 5.0) -> Dict[str, str]:
         """Return the first diagnostics published after this call."""
         with self._lock:
