@@ -7,15 +7,17 @@
 Scenarios: configure failures (bad parameter, missing checkpoint, CUDA unavailable) with a
 one-line reason and no half state; runtime parameter validation; repeated configure/cleanup
 without leaks; the full lifecycle walk ending in a clean exit; SIGTERM and SIGINT exit with
-code 0.
+code 0, also while tracking a flood of frames.
 """
 
 import os
 import re
 import signal
+import threading
+import time
 
-from helpers.node_harness import make_tiny_checkpoint, node_params, TrackerClient
-from helpers.node_harness import TrackerProcess, wait_until
+from helpers.node_harness import make_tiny_checkpoint, node_params, synthetic_frame
+from helpers.node_harness import target_box, TrackerClient, TrackerProcess, wait_until
 import pytest
 import torch
 
@@ -170,5 +172,38 @@ def test_signals_stop_an_active_node_with_exit_code_0(client, checkpoint, start_
     assert client.change_state('configure') and client.change_state('activate')
     proc.signal(sig)
     code = proc.wait_exit(timeout=20.0)
+    assert code == 0, proc.log()[-2000:]
+    assert 'Traceback' not in proc.log()
+
+
+@pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGINT], ids=['SIGTERM', 'SIGINT'])
+def test_signals_while_tracking_a_frame_flood_exit_cleanly(client, checkpoint, start_node, sig):
+    # The signal lands while the executor is busy with images and the worker with steps:
+    # shutdown must not race the spinning executor (rclpy's default handlers do).
+    proc = start_node(node_params(checkpoint, **{'tracker.lost_confidence': 0.0}))
+    client.wait_for_node()
+    assert client.change_state('configure') and client.change_state('activate')
+    base = 1_700_000_000 * 10**9
+    client.publish_image(synthetic_frame(0), base)
+    client.publish_init(target_box(0), base)
+    wait_until(lambda: 'initialised track' in proc.log(), 10, 'tracking')
+    stop = threading.Event()
+
+    def flood():
+        i = 1
+        while not stop.is_set():
+            client.publish_image(synthetic_frame(i), base + i * 33_000_000)
+            i += 1
+            time.sleep(0.005)
+
+    flooder = threading.Thread(target=flood, daemon=True)
+    flooder.start()
+    try:
+        time.sleep(1.0)
+        proc.signal(sig)
+        code = proc.wait_exit(timeout=20.0)
+    finally:
+        stop.set()
+        flooder.join(timeout=5.0)
     assert code == 0, proc.log()[-2000:]
     assert 'Traceback' not in proc.log()

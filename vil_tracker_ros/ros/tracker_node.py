@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import gc
 import re
+import signal
 import sys
 import threading
 import time
@@ -45,6 +46,7 @@ from rclpy.qos import DurabilityPolicy
 from rclpy.qos import HistoryPolicy
 from rclpy.qos import QoSProfile
 from rclpy.qos import ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
 from rclpy.task import Future
 from sensor_msgs.msg import CameraInfo
 from sensor_msgs.msg import CompressedImage
@@ -682,16 +684,26 @@ def _free_device_memory() -> None:
         torch.cuda.empty_cache()
 
 
+STOP_POLL_S = 0.1    # how often the spin loop looks at the stop flag set by SIGINT/SIGTERM
+
+
 def main(args: Optional[List[str]] = None) -> int:
     """Run the node until SIGINT/SIGTERM or the lifecycle shutdown transition; returns 0."""
-    rclpy.init(args=args)
+    # rclpy's own handlers shut the context down from under a spinning executor, which races
+    # with its wait-set creation (ros2/rclpy#398, still seen upstream). We only flag the
+    # signal, stop spinning, release the model and then shut rclpy down in that order.
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     node = None
     executor = MultiThreadedExecutor(num_threads=4)
     try:
         node = TrackerNode()
         executor.add_node(node)
-        executor.spin_until_future_complete(node.finalized)
-    except (KeyboardInterrupt, ExternalShutdownException):
+        while not stop.is_set() and not node.finalized.done() and rclpy.ok():
+            executor.spin_until_future_complete(node.finalized, timeout_sec=STOP_POLL_S)
+    except ExternalShutdownException:
         pass
     finally:
         if node is not None:
@@ -700,6 +712,8 @@ def main(args: Optional[List[str]] = None) -> int:
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
 
 
