@@ -346,18 +346,24 @@ def test_bag_eval_errors_are_explained(datasets, tmp_path, capsys):
 
 # ---------------------------------------------------------------- live
 
-@pytest.mark.parametrize('timing', [[], ['--rate', '5']], ids=['recorded', 'rate'])
-def test_live_bag_eval_through_the_node(datasets, checkpoint, tmp_path, capsys, timing):
+@pytest.mark.parametrize('timing, backend', [
+    ([], []),                                            # node as config/tracker.yaml runs it
+    (['--rate', '5'], ['--backend', 'torch']),           # a command-line override
+], ids=['recorded', 'rate'])
+def test_live_bag_eval_through_the_node(datasets, checkpoint, tmp_path, capsys, timing, backend):
     """Play the bag through a real tracker_node process over DDS and record its outputs."""
     bag, out = tmp_path / 'bag', tmp_path / 'live'
     make(datasets, 'lasot', bag, capsys, '--storage', 'mcap')
     cmd = [sys.executable, '-m', 'vil_tracker_ros.eval.bag_replay', str(bag),
            '--image-topic', '/camera/image_raw', '--gt-topic', '/ground_truth',
            '--mode', 'live', '--out', str(out), '--checkpoint', checkpoint,
-           '--threads', '1', '--timeout', '90', *timing]
+           '--threads', '1', '--timeout', '90', *timing, *backend]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     log = (out / 'node.log').read_text() if (out / 'node.log').exists() else ''
     assert proc.returncode == 0, proc.stderr + '\nnode log:\n' + log
+    # The shipped params file asks for onnxruntime; --backend torch overrides it.
+    provider = 'on cpu' if backend else 'on CPUExecutionProvider'
+    assert f'configured: checkpoint {checkpoint} {provider}' in log, log
     lines = [line for line in proc.stdout.splitlines() if line.startswith('{')]
     assert len(lines) == 1, proc.stdout
     line = json.loads(lines[0])

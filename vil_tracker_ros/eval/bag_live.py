@@ -115,10 +115,12 @@ class _Player:
 
 def _start_node(args, image_type: str, info_topic: str, out_dir: str):
     from vil_tracker_ros.ros.client import NodeProcess
-    params = {'model.device': args.device, 'model.backend': args.backend,
-              'model.threads': args.threads}
-    if args.checkpoint:
-        params['model.checkpoint'] = args.checkpoint
+    from vil_tracker_ros.shipped import share_file
+    # The node runs as deployed (config/tracker.yaml unless --params-file); only what was
+    # asked for on the command line is overridden.
+    overrides = {'model.device': args.device, 'model.backend': args.backend,
+                 'model.threads': args.threads, 'model.checkpoint': args.checkpoint}
+    params = {key: value for key, value in overrides.items() if value is not None}
     compressed = image_type == bag_io.COMPRESSED
     params['io.compressed'] = compressed
     for item in args.node_param:
@@ -134,7 +136,8 @@ def _start_node(args, image_type: str, info_topic: str, out_dir: str):
     extra = ['-r', f'__node:={name[1]}']
     if name[0]:
         extra += ['-r', f'__ns:={name[0]}']
-    return NodeProcess(params=params, remaps=remaps, extra_args=extra,
+    params_file = args.params_file or share_file('config', 'tracker.yaml')
+    return NodeProcess(params=params, params_file=params_file, remaps=remaps, extra_args=extra,
                        log_path=os.path.join(out_dir, NODE_LOG)).start()
 
 

@@ -157,8 +157,9 @@ def resolve_checkpoint(checkpoint: Optional[str]) -> str:
 def build_tracker(args):
     """Build the offline tracker: ours (``vil``) or an OpenCV baseline, as vil-tracker-eval."""
     from vil_tracker_ros.eval.run import TrackerSpec
-    spec = TrackerSpec(name=args.tracker, device=args.device, backend=args.backend,
-                       threads=args.threads)
+    spec = TrackerSpec(name=args.tracker, device=args.device or 'cpu',
+                       backend=args.backend or 'torch',
+                       threads=args.threads if args.threads is not None else 0)
     if args.tracker == 'vil':
         spec = dataclasses.replace(spec, checkpoint=args.checkpoint)
     return spec.build()
@@ -312,10 +313,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--tracker', default='vil', choices=_tracker_choices(),
                         help='offline: our tracker or an OpenCV baseline on the same frames')
     parser.add_argument('--checkpoint', default=None,
-                        help='model checkpoint (default: the one shipped in weights/)')
-    parser.add_argument('--device', default='cpu', help='auto | cpu | cuda | cuda:N')
-    parser.add_argument('--backend', choices=('torch', 'onnxruntime'), default='torch')
-    parser.add_argument('--threads', type=int, default=0, help='CPU threads (0: default)')
+                        help='model checkpoint (default: the one shipped in weights/); '
+                             'live mode passes it to the node over the params file')
+    parser.add_argument('--device', default=None,
+                        help='auto | cpu | cuda | cuda:N (offline default cpu; live default: '
+                             'the params file)')
+    parser.add_argument('--backend', choices=('torch', 'onnxruntime'), default=None,
+                        help='offline default torch; live default: the params file')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='CPU threads, 0: library default (offline default 0; live '
+                             'default: the params file)')
     parser.add_argument('--max-frames', type=int, default=0, help='0 = all images')
     parser.add_argument('--no-video', action='store_true', help='skip the annotated MP4')
     live = parser.add_argument_group('live mode')
@@ -328,6 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help='init_bbox topic of an attached node')
     live.add_argument('--camera-info-topic', default='',
                       help="CameraInfo topic to play too (default: the bag's only one, if any)")
+    live.add_argument('--params-file', default=None,
+                      help="the started node's parameters file (default: the package's "
+                           'config/tracker.yaml, as the launch file and the demo use)')
     live.add_argument('--node-param', action='append', default=[], metavar='KEY=VALUE',
                       help='extra parameter for the node started here (repeatable)')
     live.add_argument('--storage', choices=sorted(bag_io.STORAGES), default='sqlite3',
