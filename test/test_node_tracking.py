@@ -294,7 +294,7 @@ def _pending(diag, base):
     """Frames taken in since ``base`` but neither processed, dropped nor skipped yet."""
     def untouched(d):
         return (_counter(d, 'frames_received') - _counter(d, 'frames_processed')
-                - _counter(d, 'dropped_frames') - int(d.get('frames_skipped_stale', 0)))
+                - _counter(d, 'dropped_frames') - _counter(d, 'frames_skipped_stale'))
     return untouched(diag) - untouched(base)
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional
 
 import numpy as np
 
@@ -51,37 +51,35 @@ def _valid(b: np.ndarray) -> np.ndarray:
     return np.all(np.isfinite(b), axis=1) & (b[:, 2] > 0) & (b[:, 3] > 0)
 
 
-def overlap(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """Per-frame IoU of xywh boxes; invalid predictions or ground truth give 0."""
+def _per_valid_pair(pred: np.ndarray, gt: np.ndarray, fill: float,
+                    measure: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """``measure`` on the frames where both boxes are valid; ``fill`` elsewhere."""
     pred, gt = _as_boxes(pred, 'pred'), _as_boxes(gt, 'gt')
     ok = _valid(pred) & _valid(gt)
-    out = np.zeros(len(pred))
+    out = np.full(len(pred), fill)
     if ok.any():
-        out[ok] = np.clip(geometry.iou(pred[ok], gt[ok]), 0.0, 1.0)
+        out[ok] = measure(pred[ok], gt[ok])
     return out
+
+
+def overlap(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """Per-frame IoU of xywh boxes; invalid predictions or ground truth give 0."""
+    return _per_valid_pair(pred, gt, 0.0,
+                           lambda p, g: np.clip(geometry.iou(p, g), 0.0, 1.0))
 
 
 def center_error(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """Per-frame distance between box centres in pixels; inf where a box is invalid."""
-    pred, gt = _as_boxes(pred, 'pred'), _as_boxes(gt, 'gt')
-    ok = _valid(pred) & _valid(gt)
-    out = np.full(len(pred), np.inf)
-    if ok.any():
-        out[ok] = geometry.center_distance(pred[ok], gt[ok])
-    return out
+    return _per_valid_pair(pred, gt, np.inf, geometry.center_distance)
 
 
 def normalized_center_error(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """Centre error with each axis divided by the ground-truth width / height."""
-    pred, gt = _as_boxes(pred, 'pred'), _as_boxes(gt, 'gt')
-    ok = _valid(pred) & _valid(gt)
-    out = np.full(len(pred), np.inf)
-    if ok.any():
-        p, g = pred[ok], gt[ok]
+    def normalized(p: np.ndarray, g: np.ndarray) -> np.ndarray:
         dx = (p[:, 0] + p[:, 2] / 2 - g[:, 0] - g[:, 2] / 2) / g[:, 2]
         dy = (p[:, 1] + p[:, 3] / 2 - g[:, 1] - g[:, 3] / 2) / g[:, 3]
-        out[ok] = np.hypot(dx, dy)
-    return out
+        return np.hypot(dx, dy)
+    return _per_valid_pair(pred, gt, np.inf, normalized)
 
 
 def scored_frames(gt: np.ndarray, visible: Optional[np.ndarray] = None) -> np.ndarray:

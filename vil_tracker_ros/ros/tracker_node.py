@@ -86,6 +86,7 @@ WARMUP_SIZE = (96, 128)         # (h, w) of the synthetic warm-up frame
 # Counters that always appear in /diagnostics (0 until something happens).
 COUNTERS = (
     'frames_received', 'dropped_frames', 'frames_processed', 'frames_without_target',
+    'frames_skipped_stale',
     'bad_images', 'duplicate_stamps', 'out_of_order_stamps', 'time_jumps',
     'rejected_init_boxes', 'inits', 'tracker_errors', 'bad_camera_info', 'callback_errors',
     'publish_errors',
