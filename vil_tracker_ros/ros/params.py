@@ -6,7 +6,7 @@
 Every field of the ``model``, ``tracker``, ``kalman`` and ``io`` sections becomes a ROS
 parameter ``<section>.<field>`` with a :class:`ParameterDescriptor` (description, range, and the
 allowed values of string enums). Reading them back goes through the strict ``from_dict`` of
-``config.py``, so a bad value fails with the field's name.
+``vil_tracker_ros.config``, so a bad value fails with the field's name.
 
 Two kinds of parameters:
 
@@ -152,7 +152,7 @@ def _param_type(tp: Any, name: str) -> Parameter.Type:
 def _descriptor(name: str, section_cls: type, ptype: Parameter.Type,
                 tunable: bool) -> ParameterDescriptor:
     doc = _DOCS.get(name) or _Doc(f'{section_cls.__name__}.{name.split(".", 1)[1]} '
-                                  '(see vil_tracker_ros/config.py).')
+                                  '(see vil_tracker_ros/config/).')
     text = doc.text + (' Runtime-tunable.' if tunable else ' Read at configure.')
     desc = ParameterDescriptor(description=text, type=ptype.value)
     constraints = []

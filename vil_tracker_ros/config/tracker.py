@@ -1,0 +1,94 @@
+# Copyright 2026 The vil_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+
+"""Online tracking sections (edited by ``core/``): backend, tracking policy, Kalman filter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import math
+
+from vil_tracker_ros.config.loading import _check, _finite_positive, _in_range
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """Where and how the model runs (ROS section ``model.*``)."""
+
+    checkpoint: str = ''
+    device: str = 'auto'          # auto | cpu | cuda | cuda:N
+    precision: str = 'fp32'       # fp32 | fp16 | bf16
+    backend: str = 'torch'        # torch | onnxruntime
+    threads: int = 0              # 0: library default
+
+    def validate(self) -> None:
+        dev = self.device
+        ok = dev in ('auto', 'cpu', 'cuda') or (
+            dev.startswith('cuda:') and dev[5:].isdigit())
+        _check(ok, 'device', f'must be auto, cpu, cuda or cuda:N, got {dev!r}')
+        _check(self.precision in ('fp32', 'fp16', 'bf16'), 'precision',
+               f'must be fp32, fp16 or bf16, got {self.precision!r}')
+        _check(self.backend in ('torch', 'onnxruntime'), 'backend',
+               f'must be torch or onnxruntime, got {self.backend!r}')
+        _check(0 <= self.threads <= 256, 'threads', f'must be in [0, 256], got {self.threads}')
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Online tracking policy (crop factors, window, template update, loss handling)."""
+
+    search_factor: float = 4.0
+    template_factor: float = 2.0
+    hann_weight: float = 0.49
+    template_update_interval: int = 10
+    template_update_confidence: float = 0.7
+    lost_confidence: float = 0.25       # below this a frame is bad (coasts)
+    lost_frames: int = 5                # consecutive bad frames before status 'lost'
+    reacquire_confidence: float = 0.5   # while lost, this confidence re-acquires
+    lost_search_growth: float = 1.5
+    max_search_factor: float = 8.0
+
+    def validate(self) -> None:
+        _in_range('search_factor', self.search_factor, 1.0, 16.0)
+        _in_range('template_factor', self.template_factor, 1.0, 8.0)
+        _in_range('hann_weight', self.hann_weight, 0.0, 1.0)
+        _check(self.template_update_interval >= 0, 'template_update_interval',
+               'must be >= 0 (0 disables template updates)')
+        _in_range('template_update_confidence', self.template_update_confidence, 0.0, 1.0)
+        _in_range('lost_confidence', self.lost_confidence, 0.0, 1.0)
+        _check(self.lost_frames >= 1, 'lost_frames', 'must be >= 1')
+        _in_range('reacquire_confidence', self.reacquire_confidence, 0.0, 1.0)
+        _check(self.reacquire_confidence >= self.lost_confidence, 'reacquire_confidence',
+               f'must be >= lost_confidence={self.lost_confidence}')
+        _in_range('lost_search_growth', self.lost_search_growth, 1.0, 4.0)
+        _check(self.max_search_factor >= self.search_factor, 'max_search_factor',
+               'must be >= search_factor')
+        _in_range('max_search_factor', self.max_search_factor, 1.0, 32.0)
+
+
+@dataclass(frozen=True)
+class KalmanConfig:
+    """Constant-velocity Kalman filter noise and gating (see core/kalman.py).
+
+    Standard deviations are relative to the box size s = sqrt(w*h) and use
+    seconds, so they do not depend on the frame rate. At 30 fps the defaults
+    equal the classic per-frame values (1/20 position, 1/160 velocity).
+    """
+
+    std_position: float = 0.3           # position random walk, box sizes / sqrt(s)
+    std_velocity: float = 1.0           # white-noise acceleration, box sizes / s / sqrt(s)
+    std_measurement: float = 1.0 / 20   # base measurement noise, box sizes
+    std_initial_velocity: float = 2.0   # velocity std at (re)initialisation, box sizes / s
+    gate_probability: float = 0.95      # chi-square gate, 4 dof
+    uncertainty_scale: float = 1.0      # weight of the model's predicted variance in R
+    max_dt: float = 1.0                 # seconds; longer gaps reset the velocity
+
+    def validate(self) -> None:
+        _finite_positive('std_position', self.std_position)
+        _finite_positive('std_velocity', self.std_velocity)
+        _finite_positive('std_measurement', self.std_measurement)
+        _finite_positive('std_initial_velocity', self.std_initial_velocity)
+        _check(math.isfinite(self.gate_probability) and 0.0 < self.gate_probability < 1.0,
+               'gate_probability', f'must be in (0, 1), got {self.gate_probability!r}')
+        _in_range('uncertainty_scale', self.uncertainty_scale, 0.0, 10.0)
+        _finite_positive('max_dt', self.max_dt)
