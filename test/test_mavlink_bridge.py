@@ -21,7 +21,7 @@ from helpers.node_harness import make_tiny_checkpoint, node_params, synthetic_fr
 from helpers.node_harness import target_box, TrackerClient, TrackerProcess, wait_until
 import pytest
 from vil_tracker_ros.mavlink import camera_tracking as ct
-from vil_tracker_ros.ros.client import NodeProcess
+from vil_tracker_ros.ros.follow_demo import ModuleProcess
 
 mav = ct.mav
 mavutil = ct.mavutil
@@ -82,12 +82,14 @@ def _free_udp_port() -> int:
         return s.getsockname()[1]
 
 
-class BridgeProcess(NodeProcess):
+class BridgeProcess(ModuleProcess):
     """``python -m vil_tracker_ros.ros.mavlink_bridge`` as a child process."""
 
     def __init__(self, params):
-        super().__init__(params=params, env={'RCUTILS_COLORIZED_OUTPUT': '0'})
-        self.cmd[1:3] = ['-m', 'vil_tracker_ros.ros.mavlink_bridge']
+        super().__init__('vil_tracker_ros.ros.mavlink_bridge', params)
+
+    def cleanup(self):
+        os.unlink(self.log_path)
 
 
 class Gcs:

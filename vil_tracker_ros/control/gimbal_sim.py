@@ -92,9 +92,9 @@ class TargetPath:
     """Target direction over time: ``az0 + amp_az sin(2 pi t / period_az)`` (same for el)."""
 
     az0: float = math.radians(8.0)
-    el0: float = math.radians(-5.0)
+    el0: float = math.radians(-8.0)
     amp_az: float = math.radians(10.0)
-    amp_el: float = math.radians(4.0)
+    amp_el: float = math.radians(3.0)
     period_az: float = 16.0
     period_el: float = 11.0
 

@@ -28,6 +28,7 @@ import time
 from typing import Any, List, Optional
 
 from geometry_msgs.msg import Vector3Stamped
+import numpy as np
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from rclpy.qos import ReliabilityPolicy
@@ -38,7 +39,6 @@ from vil_tracker_ros.control.gimbal_sim import GimbalCamera
 from vil_tracker_ros.control.gimbal_sim import SimConfig
 from vil_tracker_ros.control.gimbal_sim import TargetPath
 from vil_tracker_ros.ros import node_utils
-from vil_tracker_ros.ros.conversions import rgb_to_image_msg
 from vision_msgs.msg import Detection2D
 
 NODE_NAME = 'gimbal_sim'
@@ -60,11 +60,11 @@ class GimbalSimNode(Node):
         path = TargetPath(
             az0=math.radians(d(self, 'target_az_deg', 8.0, 'Target azimuth at t = 0 (right +), '
                                'degrees.', -60.0, 60.0, read_only=True)),
-            el0=math.radians(d(self, 'target_el_deg', -5.0, 'Target elevation at t = 0 (up +), '
+            el0=math.radians(d(self, 'target_el_deg', -8.0, 'Target elevation at t = 0 (up +), '
                                'degrees.', -30.0, 30.0, read_only=True)),
             amp_az=math.radians(d(self, 'motion_az_deg', 10.0, "Amplitude of the target's "
                                   'azimuth sine, degrees.', 0.0, 40.0, read_only=True)),
-            amp_el=math.radians(d(self, 'motion_el_deg', 4.0, "Amplitude of the target's "
+            amp_el=math.radians(d(self, 'motion_el_deg', 3.0, "Amplitude of the target's "
                                   'elevation sine, degrees.', 0.0, 20.0, read_only=True)),
             period_az=d(self, 'period_az', 16.0, 'Period of the azimuth sine, s.', 0.5, 600.0,
                         read_only=True),
@@ -115,7 +115,9 @@ class GimbalSimNode(Node):
         self.camera.integrate(yaw_rate, pitch_rate, dt)
         t = now - self._t0
         frame, box = self.camera.render(t)
-        image = rgb_to_image_msg(frame, 'rgb8')
+        image = Image(height=frame.shape[0], width=frame.shape[1], encoding='rgb8',
+                      is_bigendian=0, step=frame.shape[1] * 3)
+        image.data = np.ascontiguousarray(frame).tobytes()
         image.header.stamp = self.get_clock().now().to_msg()
         image.header.frame_id = self._frame_id
         header = image.header

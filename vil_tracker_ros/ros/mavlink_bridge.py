@@ -40,7 +40,6 @@ from std_msgs.msg import String
 from std_srvs.srv import Trigger
 from vil_tracker_ros.mavlink import camera_tracking as ct
 from vil_tracker_ros.ros import node_utils
-from vil_tracker_ros.ros.messages import bbox_to_xywh
 from vision_msgs.msg import Detection2D
 
 NODE_NAME = 'mavlink_bridge'
@@ -126,7 +125,9 @@ class MavlinkBridgeNode(Node, ct.Handler):
 
     def _on_detection(self, msg: Detection2D) -> None:
         with self._lock:
-            self._box = bbox_to_xywh(msg.bbox)
+            b = msg.bbox
+            self._box = (b.center.position.x - b.size_x / 2.0,
+                         b.center.position.y - b.size_y / 2.0, b.size_x, b.size_y)
             self._box_at = time.monotonic()
 
     # ------------------------------------------------------------- ct.Handler
