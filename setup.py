@@ -40,7 +40,7 @@ setup(
             'vil-tracker-make-synthetic = vil_tracker_ros.data.synthetic:main',
             'vil-tracker-export = vil_tracker_ros.model.export:main',
             'vil-tracker-model-report = vil_tracker_ros.model.report:main',
-            'vil-tracker-demo = vil_tracker_ros.ros.demo:main',
+            'vil-tracker-demo = vil_tracker_ros.tools.demo:main',
         ],
     },
 )

@@ -184,10 +184,10 @@ def node_run(checkpoint: str, frames: List[np.ndarray], init_box, rate_hz: float
              sample_rss: bool = False) -> Dict[str, object]:
     """Stream ``frames`` into a fresh tracker_node at ``rate_hz`` and measure what comes back."""
     import rclpy
-    from vil_tracker_ros.ros.client import LifecycleClient, NodeProcess
-    from vil_tracker_ros.ros.live import (CameraStreamer, OutputRecorder, spin_until,
-                                          use_large_frame_transport)
     from vil_tracker_ros.ros.messages import stamp_to_ns
+    from vil_tracker_ros.tools.client import LifecycleClient, NodeProcess
+    from vil_tracker_ros.tools.live import (CameraStreamer, OutputRecorder, spin_until,
+                                            use_large_frame_transport)
 
     proc = NodeProcess(params={'model.checkpoint': checkpoint},
                        params_file=os.path.join(ROOT, 'config', 'tracker.yaml')).start()

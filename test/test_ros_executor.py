@@ -1,7 +1,7 @@
 # Copyright 2026 The vil_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 
-"""ros/executor.py without DDS: mailbox, frame ring and the inference worker thread."""
+"""ros/frames.py and ros/executor.py without DDS: mailbox, frame ring and the inference worker."""
 
 import threading
 import time
@@ -9,8 +9,8 @@ import types
 
 import numpy as np
 import pytest
-from vil_tracker_ros.ros.executor import Frame, FrameMailbox, FrameRing, InferenceWorker
-from vil_tracker_ros.ros.executor import WorkerStats
+from vil_tracker_ros.ros.executor import InferenceWorker, WorkerStats
+from vil_tracker_ros.ros.frames import Frame, FrameMailbox, FrameRing
 
 
 def _frame(stamp_ns, value=0):

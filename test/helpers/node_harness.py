@@ -33,8 +33,8 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Float32, String
 from std_srvs.srv import Trigger
-from vil_tracker_ros.ros.client import NodeProcess, TRANSITIONS
 from vil_tracker_ros.ros.conversions import rgb_to_compressed_msg, rgb_to_image_msg
+from vil_tracker_ros.tools.client import NodeProcess, TRANSITIONS
 from vision_msgs.msg import Detection2D, Detection2DArray
 
 NODE = '/vil_tracker'
@@ -78,7 +78,7 @@ def target_box(i: int) -> tuple:
 
 
 class TrackerProcess(NodeProcess):
-    """The node under test (``ros.client.NodeProcess``), plus /proc probes for leak checks."""
+    """The node under test (``tools.client.NodeProcess``), plus /proc probes for leak checks."""
 
     def __init__(self, params: Optional[Dict[str, Any]] = None,
                  extra_args: Sequence[str] = (), params_file: Optional[str] = None) -> None:

@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from vil_tracker_ros.eval import bag_io
-from vil_tracker_ros.eval.bag_replay import BagEvalError, EvalRun, fps_of, GroundTruth, valid_box
+from vil_tracker_ros.eval.bag_common import BagEvalError, EvalRun, fps_of, GroundTruth, valid_box
 from vil_tracker_ros.eval.video import draw_track_overlay, Mp4Writer
 
 OUTPUT_BAG = 'output_bag'
@@ -66,7 +66,7 @@ class _Player:
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from vision_msgs.msg import Detection2D
         import rclpy
-        from vil_tracker_ros.ros.live import OutputRecorder
+        from vil_tracker_ros.tools.live import OutputRecorder
         self.rclpy = rclpy
         self.node = rclpy.create_node('vil_tracker_bag_player')
         # Reliable + depth 10 matches best-effort and reliable subscribers alike.
@@ -114,7 +114,7 @@ class _Player:
 
 
 def _start_node(args, image_type: str, info_topic: str, out_dir: str):
-    from vil_tracker_ros.ros.client import NodeProcess
+    from vil_tracker_ros.tools.client import NodeProcess
     from vil_tracker_ros.shipped import share_file
     # The node runs as deployed (config/tracker.yaml unless --params-file); only what was
     # asked for on the command line is overridden.
@@ -149,7 +149,7 @@ def _check_alive(proc) -> None:
 
 
 def _activate(player: _Player, proc, timeout: float) -> None:
-    from vil_tracker_ros.ros.client import LifecycleClient, NodeClientError
+    from vil_tracker_ros.tools.client import LifecycleClient, NodeClientError
     client = LifecycleClient(player.node, player.node_name)
     try:
         client.wait_for_services(timeout)
@@ -297,7 +297,7 @@ def run_live(args, gt: GroundTruth, init_box: Optional[np.ndarray],
              video: Optional[str]) -> EvalRun:
     """Play the bag through the node (started here unless ``--attach``) and score it."""
     import rclpy
-    from vil_tracker_ros.ros.live import use_large_frame_transport
+    from vil_tracker_ros.tools.live import use_large_frame_transport
     topics = bag_io.bag_topics(args.bag)
     image_type = topics[args.image_topic]
     info_topic = args.camera_info_topic or _single_camera_info_topic(topics)
@@ -323,7 +323,7 @@ def run_live(args, gt: GroundTruth, init_box: Optional[np.ndarray],
         if not args.attach:
             proc = _start_node(args, image_type, info_topic, args.out)
         _activate(player, proc, args.timeout)
-        from vil_tracker_ros.ros.client import wait_for_subscribers
+        from vil_tracker_ros.tools.client import wait_for_subscribers
         try:
             wait_for_subscribers(player.node, [player.image_pub, player.init_pub], args.timeout)
         except TimeoutError as err:

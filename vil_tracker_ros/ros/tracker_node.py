@@ -1,7 +1,7 @@
 # Copyright 2026 The vil_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 
-"""The ``vil_tracker`` lifecycle node (interface: DESIGN.md section 4).
+"""The ``vil_tracker`` lifecycle node (interface: DESIGN.md section 4; docs/ros_interface.md).
 
 Transitions:
 
@@ -17,24 +17,24 @@ Threads: the lifecycle/parameter services, ``init_bbox`` and ``~/reset`` share t
 default (mutually exclusive) callback group; images and camera_info have their own group; the
 diagnostics timer a third; a MultiThreadedExecutor runs them. The tracker lives on its own
 worker thread (:mod:`vil_tracker_ros.ros.executor`).
+
+The node is split by concern: this module holds the lifecycle, parameters and ``main``;
+:mod:`~vil_tracker_ros.ros.node_inputs` the subscriptions and input callbacks;
+:mod:`~vil_tracker_ros.ros.node_outputs` the publishers and /diagnostics;
+:mod:`~vil_tracker_ros.ros.node_support` the session that configure builds.
 """
 
 from __future__ import annotations
 
-import functools
 import gc
 import re
 import signal
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional
 
 from diagnostic_msgs.msg import DiagnosticArray
-from diagnostic_msgs.msg import DiagnosticStatus
-from geometry_msgs.msg import PoseWithCovarianceStamped
-from geometry_msgs.msg import Vector3Stamped
-import numpy as np
 import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException
@@ -42,142 +42,40 @@ from rclpy.executors import MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode
 from rclpy.lifecycle import LifecycleState
 from rclpy.lifecycle import TransitionCallbackReturn
-from rclpy.qos import DurabilityPolicy
-from rclpy.qos import HistoryPolicy
-from rclpy.qos import QoSProfile
-from rclpy.qos import ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
 from rclpy.task import Future
-from sensor_msgs.msg import CameraInfo
-from sensor_msgs.msg import CompressedImage
-from sensor_msgs.msg import Image
-from std_msgs.msg import Float32
-from std_msgs.msg import String
 from std_srvs.srv import Trigger
 from vil_tracker_ros.config import ConfigError
 from vil_tracker_ros.config import NodeConfig
 from vil_tracker_ros.ros import messages
-from vil_tracker_ros.ros.conversions import compressed_msg_to_rgb
-from vil_tracker_ros.ros.conversions import image_msg_to_rgb
-from vil_tracker_ros.ros.conversions import ImageConversionError
-from vil_tracker_ros.ros.conversions import rgb_to_image_msg
-from vil_tracker_ros.ros.executor import Frame
-from vil_tracker_ros.ros.executor import FrameMailbox
-from vil_tracker_ros.ros.executor import FrameRing
 from vil_tracker_ros.ros.executor import InferenceWorker
-from vil_tracker_ros.ros.executor import STATUS_IDLE
 from vil_tracker_ros.ros.executor import WorkerStats
+from vil_tracker_ros.ros.node_inputs import NodeInputs
+from vil_tracker_ros.ros.node_inputs import PendingInit
+from vil_tracker_ros.ros.node_outputs import NodeOutputs
+from vil_tracker_ros.ros.node_support import apply_runtime_config
+from vil_tracker_ros.ros.node_support import build_tracker
+from vil_tracker_ros.ros.node_support import free_device_memory
+from vil_tracker_ros.ros.node_support import one_line
+from vil_tracker_ros.ros.node_support import Session
 from vil_tracker_ros.ros.params import declare_node_parameters
 from vil_tracker_ros.ros.params import parameter_specs
 from vil_tracker_ros.ros.params import ParameterGuard
 from vil_tracker_ros.ros.params import read_node_config
 from vil_tracker_ros.ros.params import unknown_overrides
 from vil_tracker_ros.shipped import resolve_checkpoint
-from vision_msgs.msg import Detection2D
-from vision_msgs.msg import Detection2DArray
 
 NODE_NAME = 'vil_tracker'
 BUILD_TIMEOUT_S = 300.0         # checkpoint load + warm-up on a slow CPU
 LOG_THROTTLE_S = 5.0            # per kind of problem
-JUMP_BACK_S = 1.0               # stamps going back further than this are a clock/bag restart
-PENDING_INIT_TIMEOUT_S = 2.0    # how long an init_bbox may wait for the frame it names
-WARMUP_SIZE = (96, 128)         # (h, w) of the synthetic warm-up frame
-
-# Counters that always appear in /diagnostics (0 until something happens).
-COUNTERS = (
-    'frames_received', 'dropped_frames', 'frames_processed', 'frames_without_target',
-    'frames_skipped_stale',
-    'bad_images', 'duplicate_stamps', 'out_of_order_stamps', 'time_jumps',
-    'rejected_init_boxes', 'inits', 'tracker_errors', 'bad_camera_info', 'callback_errors',
-    'publish_errors',
-)
 
 
-def _one_line(text: Any) -> str:
-    return ' '.join(str(text).split())
-
-
-def _apply_runtime_config(tracker: Any, cfg: NodeConfig) -> None:
-    """Hand runtime-tunable sections to the tracker (on the worker thread, between steps).
-
-    SingleObjectTracker reads its policy from ``.cfg`` on every step and its KalmanFilter
-    (``.kf``) holds only configuration, so both can be swapped between two steps.
-    """
-    from vil_tracker_ros.core.kalman import KalmanFilter
-    tracker.cfg = cfg.tracker
-    tracker.kf = KalmanFilter(cfg.kalman)
-
-
-def _build_tracker(cfg: NodeConfig, checkpoint: str) -> Tuple[Any, str]:
-    """Load the checkpoint, build backend + tracker and warm them up (worker thread)."""
-    from vil_tracker_ros.config import replace
-    from vil_tracker_ros.core.backend import build_backend
-    from vil_tracker_ros.core.tracker import SingleObjectTracker
-
-    backend = build_backend(replace(cfg.model, checkpoint=checkpoint))
-    device = getattr(backend, 'torch_device', None)
-    if device is not None and device.type == 'cuda':
-        # This (worker) thread's own stream: inference never queues behind other CUDA work
-        # in the process. PyTorch's current stream is per thread.
-        import torch
-        torch.cuda.set_stream(torch.cuda.Stream(device=device))
-    # Warm-up: one init and two steps on a synthetic frame, so the first real frame does not
-    # pay for lazy allocation / kernel selection. A fresh tracker follows, so that the first
-    # real track gets id 1.
-    warm = SingleObjectTracker(backend, cfg.tracker, cfg.kalman)
-    h, w = WARMUP_SIZE
-    frame = np.random.default_rng(0).integers(0, 255, size=(h, w, 3), dtype=np.uint8)
-    warm.initialize(frame, (w / 4, h / 4, w / 4, h / 4), 0.0)
-    warm.track(frame, 0.033)
-    warm.track(frame, 0.066)
-    tracker = SingleObjectTracker(backend, cfg.tracker, cfg.kalman)
-    return tracker, str(getattr(backend, 'device', cfg.model.device))
-
-
-def _guarded(callback: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a ROS callback so that an unexpected exception is logged and counted.
-
-    An exception escaping a callback would end the executor's spin and with it the node;
-    input-driven callbacks must never do that.
-    """
-    @functools.wraps(callback)
-    def wrapper(self: 'TrackerNode', *args: Any) -> Any:
-        try:
-            return callback(self, *args)
-        except Exception as err:
-            self._problem('callback_errors', f'{callback.__name__} failed: '
-                          f'{type(err).__name__}: {_one_line(err)}', level='error')
-            return None
-    return wrapper
-
-
-class _Session:
-    """Everything configure creates; released as a unit (no half state)."""
-
-    def __init__(self, cfg: NodeConfig, checkpoint: str) -> None:
-        self.cfg = cfg
-        self.checkpoint = checkpoint
-        self.mailbox = FrameMailbox()
-        self.ring = FrameRing(cfg.io.frame_ring_size)
-        self.worker: Optional[InferenceWorker] = None
-        self.device = ''
-        self.publishers: Dict[str, Any] = {}
-        self.reset_service = None
-
-
-class _PendingInit:
-    def __init__(self, box: Tuple[float, float, float, float], stamp_ns: int) -> None:
-        self.box = box
-        self.stamp_ns = stamp_ns
-        self.created = time.monotonic()
-
-
-class TrackerNode(LifecycleNode):
+class TrackerNode(NodeInputs, NodeOutputs, LifecycleNode):
     """The ``vil_tracker`` lifecycle node."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(NODE_NAME, **kwargs)
-        self._session: Optional[_Session] = None
+        self._session: Optional[Session] = None
         self._specs = parameter_specs()
         self._param_problems = declare_node_parameters(self)
         for reason in self._param_problems.values():
@@ -195,7 +93,7 @@ class TrackerNode(LifecycleNode):
         self._last_problem = ''
         self._last_configure_error = ''
         self._last_stamp_ns: Optional[int] = None
-        self._pending_init: Optional[_PendingInit] = None
+        self._pending_init: Optional[PendingInit] = None
         self._camera: Optional[messages.CameraModel] = None
         self._subscriptions_active: List[Any] = []
         self.finalized = Future()
@@ -239,7 +137,7 @@ class TrackerNode(LifecycleNode):
         try:
             session = self._configure_session()
         except Exception as err:  # any failure: nothing of it survives
-            reason = _one_line(f'{type(err).__name__}: {err}' if not isinstance(
+            reason = one_line(f'{type(err).__name__}: {err}' if not isinstance(
                 err, ConfigError) else err)
             self._last_configure_error = reason
             self.get_logger().error(f'configure failed: {reason}')
@@ -252,7 +150,7 @@ class TrackerNode(LifecycleNode):
             f'configured: checkpoint {session.checkpoint} on {session.device}')
         return TransitionCallbackReturn.SUCCESS
 
-    def _configure_session(self) -> _Session:
+    def _configure_session(self) -> Session:
         if self._param_problems:
             raise ConfigError('; '.join(self._param_problems.values()))
         unknown = unknown_overrides(self, [s.name for s in self._specs])
@@ -261,17 +159,17 @@ class TrackerNode(LifecycleNode):
                               'config/tracker.yaml for the known ones')
         cfg = read_node_config(self, self._specs)
         checkpoint = resolve_checkpoint(cfg.model.checkpoint)
-        session = _Session(cfg, checkpoint)
+        session = Session(cfg, checkpoint)
         try:
             built: Dict[str, str] = {}
 
             def build() -> Any:
-                tracker, built['device'] = _build_tracker(cfg, checkpoint)
+                tracker, built['device'] = build_tracker(cfg, checkpoint)
                 return tracker
 
             session.worker = InferenceWorker(
                 build, self, session.mailbox, self._stats, self._log,
-                apply_config=_apply_runtime_config)
+                apply_config=apply_runtime_config)
             session.worker.start(timeout=BUILD_TIMEOUT_S)
             session.device = built.get('device', cfg.model.device)
             self._create_publishers(session)
@@ -282,25 +180,7 @@ class TrackerNode(LifecycleNode):
             raise
         return session
 
-    def _create_publishers(self, session: _Session) -> None:
-        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
-        specs = {
-            'detection': (Detection2D, reliable),
-            'detections': (Detection2DArray, reliable),
-            'confidence': (Float32, reliable),
-            'covariance': (PoseWithCovarianceStamped, reliable),
-            'status': (String, latched),
-            'target_offset': (Vector3Stamped, reliable),
-            'target_bearing': (Vector3Stamped, reliable),
-            'debug_image': (Image, QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)),
-        }
-        for name, (msg_type, qos) in specs.items():
-            session.publishers[name] = self.create_lifecycle_publisher(
-                msg_type, f'~/{name}', qos)
-
-    def _release_session(self, session: Optional[_Session]) -> None:
+    def _release_session(self, session: Optional[Session]) -> None:
         if session is None:
             return
         if session.worker is not None:
@@ -316,7 +196,7 @@ class TrackerNode(LifecycleNode):
         session.ring.clear()
         session.mailbox.clear()
         gc.collect()
-        _free_device_memory()
+        free_device_memory()
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         session = self._session
@@ -327,7 +207,7 @@ class TrackerNode(LifecycleNode):
             self._create_subscriptions(session.cfg)
         except Exception as err:
             self._destroy_subscriptions()
-            self.get_logger().error(f'activate failed: {_one_line(err)}')
+            self.get_logger().error(f'activate failed: {one_line(err)}')
             return TransitionCallbackReturn.FAILURE
         ret = super().on_activate(state)
         if ret != TransitionCallbackReturn.SUCCESS:
@@ -338,33 +218,6 @@ class TrackerNode(LifecycleNode):
         self.on_status(session.worker.status, session.worker.track_id)
         self.get_logger().info('activated: waiting for images and an init_bbox')
         return ret
-
-    def _create_subscriptions(self, cfg: NodeConfig) -> None:
-        image_qos = QoSProfile(
-            depth=1, history=HistoryPolicy.KEEP_LAST,
-            reliability=(ReliabilityPolicy.RELIABLE if cfg.io.image_reliable
-                         else ReliabilityPolicy.BEST_EFFORT))
-        if cfg.io.compressed:
-            sub = self.create_subscription(CompressedImage, 'image/compressed',
-                                           self._on_compressed, image_qos,
-                                           callback_group=self._image_group)
-        else:
-            sub = self.create_subscription(Image, 'image', self._on_image, image_qos,
-                                           callback_group=self._image_group)
-        self._subscriptions_active.append(sub)
-        info_qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
-        self._subscriptions_active.append(self.create_subscription(
-            CameraInfo, 'camera_info', self._on_camera_info, info_qos,
-            callback_group=self._image_group))
-        self._subscriptions_active.append(self.create_subscription(
-            Detection2D, 'init_bbox', self._on_init_bbox,
-            QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE),
-            callback_group=self.default_callback_group))
-
-    def _destroy_subscriptions(self) -> None:
-        for sub in self._subscriptions_active:
-            self.destroy_subscription(sub)
-        self._subscriptions_active = []
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         with self._lock:
@@ -442,247 +295,6 @@ class TrackerNode(LifecycleNode):
         if session is not None and any(n.startswith(('tracker.', 'kalman.')) for n in names):
             session.worker.update_config(cfg)
         self.get_logger().info(f'parameters set: {", ".join(names)}')
-
-    # ------------------------------------------------------------------- inputs
-
-    def _accept_stamp(self, stamp_ns: int, session: _Session) -> bool:
-        """Reject duplicate and out-of-order stamps; a large jump back resets tracking."""
-        with self._lock:
-            last = self._last_stamp_ns
-        if last is None or stamp_ns > last:
-            return True
-        if stamp_ns == last:
-            self._problem('duplicate_stamps', f'image stamp {messages.format_stamp(stamp_ns)} '
-                          'repeats the previous one: frame ignored')
-            return False
-        if last - stamp_ns <= JUMP_BACK_S * 1e9:
-            self._problem('out_of_order_stamps',
-                          f'image stamp {messages.format_stamp(stamp_ns)} is older than the '
-                          f'previous {messages.format_stamp(last)}: frame ignored')
-            return False
-        self._problem('time_jumps', f'image stamps jumped back from '
-                      f'{messages.format_stamp(last)} to {messages.format_stamp(stamp_ns)} '
-                      '(restarted source or looping bag?): tracking reset')
-        session.ring.clear()
-        session.mailbox.clear()
-        session.worker.request_reset('image stamps jumped back', timeout=0.0)
-        return True
-
-    @_guarded
-    def _on_image(self, msg: Image) -> None:
-        self._handle_frame(msg, image_msg_to_rgb)
-
-    @_guarded
-    def _on_compressed(self, msg: CompressedImage) -> None:
-        self._handle_frame(msg, compressed_msg_to_rgb)
-
-    def _handle_frame(self, msg: Any, convert: Any) -> None:
-        received = time.monotonic()
-        session = self._session
-        if session is None or not self._active:
-            return
-        self._stats.count('frames_received')
-        stamp_ns = messages.stamp_to_ns(msg.header.stamp)
-        if not self._accept_stamp(stamp_ns, session):
-            return
-        try:
-            rgb = convert(msg)
-        except ImageConversionError as err:
-            self._problem('bad_images', f'image {messages.format_stamp(stamp_ns)} rejected: '
-                          f'{err}')
-            return
-        frame = Frame(rgb=rgb, header=msg.header, stamp_ns=stamp_ns, received=received)
-        with self._lock:
-            self._last_stamp_ns = stamp_ns
-        session.ring.add(frame)
-        self._resolve_pending_init(frame, session)
-        if session.mailbox.put(frame):
-            self._stats.count('dropped_frames')
-
-    @_guarded
-    def _on_camera_info(self, msg: CameraInfo) -> None:
-        try:
-            camera = messages.CameraModel.from_msg(msg)
-        except ValueError as err:
-            self._problem('bad_camera_info', f'camera_info ignored: {err}')
-            return
-        with self._lock:
-            first = self._camera is None
-            self._camera = camera
-        if first:
-            self.get_logger().info(f'camera_info received ({camera.model or "no distortion"}, '
-                                   f'{camera.width}x{camera.height}): bearing enabled')
-
-    @_guarded
-    def _on_init_bbox(self, msg: Detection2D) -> None:
-        session = self._session
-        if session is None or not self._active:
-            return
-        box = messages.bbox_to_xywh(msg.bbox)
-        problem = messages.init_box_problem(box)
-        stamp_ns = messages.stamp_to_ns(msg.header.stamp)
-        if problem is not None:
-            self._problem('rejected_init_boxes', f'init_bbox rejected: {problem}')
-            return
-        if stamp_ns == 0:
-            frame = session.ring.newest()
-            if frame is None:
-                self._problem('rejected_init_boxes',
-                              'init_bbox rejected: it has no stamp and no image has arrived yet')
-                return
-            self._log('info', 'init_no_stamp', 'init_bbox has no stamp: using the newest frame')
-            self._start_init(frame, box, session)
-            return
-        frame = session.ring.find(stamp_ns)
-        if frame is None:
-            newest = session.ring.newest()
-            if newest is None or newest.stamp_ns < stamp_ns:
-                with self._lock:  # the frame it names has not arrived yet: wait for it
-                    self._pending_init = _PendingInit(box, stamp_ns)
-                return
-            self._log('warn', 'init_frame_gone',
-                      f'init_bbox frame {messages.format_stamp(stamp_ns)} is no longer in the '
-                      'ring: initialising on the newest frame '
-                      f'{messages.format_stamp(newest.stamp_ns)}')
-            frame = newest
-        self._start_init(frame, box, session)
-
-    def _resolve_pending_init(self, frame: Frame, session: _Session) -> None:
-        with self._lock:
-            pending = self._pending_init
-            if pending is None or frame.stamp_ns < pending.stamp_ns:
-                return
-            self._pending_init = None
-        if frame.stamp_ns != pending.stamp_ns:
-            self._log('warn', 'init_frame_gone',
-                      'no frame with the init_bbox stamp '
-                      f'{messages.format_stamp(pending.stamp_ns)} arrived: initialising on '
-                      f'{messages.format_stamp(frame.stamp_ns)}')
-        self._start_init(frame, pending.box, session)
-
-    def _expire_pending_init(self) -> None:
-        with self._lock:
-            pending = self._pending_init
-            if pending is None or time.monotonic() - pending.created < PENDING_INIT_TIMEOUT_S:
-                return
-            self._pending_init = None
-        self._problem('rejected_init_boxes',
-                      f'init_bbox for frame {messages.format_stamp(pending.stamp_ns)} dropped: '
-                      f'no image with that stamp or later arrived within '
-                      f'{PENDING_INIT_TIMEOUT_S:.0f} s')
-
-    def _start_init(self, frame: Frame, box: Sequence[float], session: _Session) -> None:
-        width, height = frame.size
-        problem = messages.init_box_problem(box, width, height)
-        if problem is not None:
-            self._problem('rejected_init_boxes', f'init_bbox rejected: {problem}')
-            return
-        session.worker.request_init(frame, tuple(box))
-
-    def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        session = self._session
-        with self._lock:
-            self._pending_init = None
-        if session is None:
-            response.success, response.message = False, 'node is not configured'
-            return response
-        response.success, response.message = session.worker.request_reset('~/reset')
-        return response
-
-    # ------------------------------------------------------------------ outputs
-    # Called by the inference worker thread (executor.ResultSink).
-
-    def on_status(self, status: str, track_id: str) -> None:
-        session = self._session
-        if session is None:
-            return
-        session.publishers['status'].publish(String(data=status))
-
-    def on_no_target(self, frame: Frame) -> None:
-        session = self._session
-        if session is None:
-            return
-        if session.worker.status == STATUS_IDLE:
-            self._log('info', 'no_target', 'images arrive but there is no target: publish a box '
-                      'on init_bbox to start tracking')
-        session.publishers['detections'].publish(messages.make_detections(frame.header))
-        self._publish_debug(session, frame, None, STATUS_IDLE, 0.0, '')
-
-    def on_result(self, frame: Frame, result: Any, status: str) -> None:
-        session = self._session
-        cfg = self._runtime_cfg
-        if session is None or cfg is None:
-            return
-        pubs = session.publishers
-        header = frame.header
-        box = [float(v) for v in np.asarray(result.box, dtype=np.float64).reshape(4)]
-        confidence = float(result.confidence)
-        track_id = str(result.track_id)
-        det = messages.make_detection(header, box, confidence, np.asarray(result.cov_xy),
-                                      track_id, cfg.io.class_id)
-        pubs['detection'].publish(det)
-        pubs['detections'].publish(messages.make_detections(header, [det]))
-        pubs['confidence'].publish(Float32(data=det.results[0].hypothesis.score))
-        pubs['covariance'].publish(messages.make_covariance(header, det.results[0].pose))
-        width, height = frame.size
-        pubs['target_offset'].publish(messages.make_offset(header, box, width, height))
-        camera = self._camera
-        if camera is not None:
-            if camera.matches(width, height):
-                pubs['target_bearing'].publish(messages.make_bearing(header, camera, box))
-            else:
-                self._problem('bad_camera_info',
-                              f'camera_info is for {camera.width}x{camera.height} but images '
-                              f'are {width}x{height}: no bearing')
-        self._publish_debug(session, frame, box, status, confidence, track_id)
-
-    def _publish_debug(self, session: _Session, frame: Frame, box: Optional[List[float]],
-                       status: str, confidence: float, track_id: str) -> None:
-        cfg = self._runtime_cfg
-        pub = session.publishers['debug_image']
-        if cfg is None or not cfg.io.debug_image or pub.get_subscription_count() == 0:
-            return
-        overlay = messages.draw_overlay(frame.rgb, box, status, confidence, track_id)
-        pub.publish(rgb_to_image_msg(overlay, 'rgb8', frame.header))
-
-    @_guarded
-    def _publish_diagnostics(self) -> None:
-        self._expire_pending_init()
-        session = self._session
-        snap = self._stats.snapshot()
-        state = self._state_machine.current_state[1]
-        values: Dict[str, object] = {'state': state}
-        if session is not None:
-            values['status'] = session.worker.status
-            values['track_id'] = session.worker.track_id
-            values['device'] = session.device
-            values['checkpoint'] = session.checkpoint
-        values['fps'] = float(snap.get('fps', 0.0))
-        values['latency_p50_ms'] = float(snap.get('latency_p50_ms', 0.0))
-        values['latency_p95_ms'] = float(snap.get('latency_p95_ms', 0.0))
-        for key in COUNTERS:
-            values[key] = int(snap.get(key, 0))
-        values['camera_info'] = 'yes' if self._camera is not None else 'no'
-        values['last_problem'] = self._last_problem
-        if state == 'active':
-            level, message = DiagnosticStatus.OK, f'active, {values.get("status", "")}'
-        elif self._last_configure_error:
-            level, message = DiagnosticStatus.ERROR, \
-                f'configure failed: {self._last_configure_error}'
-        else:
-            level, message = DiagnosticStatus.WARN, f'{state}: not processing images'
-        status = messages.diagnostic_status(
-            f'{self.get_name()}: tracker', values.get('device', '') or '', level, message,
-            values)
-        msg = DiagnosticArray(status=[status])
-        msg.header.stamp = self.get_clock().now().to_msg()
-        self._diag_pub.publish(msg)
-
-
-def _free_device_memory() -> None:
-    torch = sys.modules.get('torch')
-    if torch is not None and torch.cuda.is_available():
-        torch.cuda.empty_cache()
 
 
 STOP_POLL_S = 0.1    # how often the spin loop looks at the stop flag set by SIGINT/SIGTERM

@@ -81,9 +81,9 @@ def _percentile(values: List[float], q: float) -> float:
 def run_stream(args, frames, init_box) -> Dict[str, object]:
     """Bring the node up, stream, record; returns the recorded outputs and node facts."""
     import rclpy
-    from vil_tracker_ros.ros.client import LifecycleClient, NodeProcess
-    from vil_tracker_ros.ros.live import (camera_info_for, CameraStreamer, OutputRecorder,
-                                          spin_until, use_large_frame_transport)
+    from vil_tracker_ros.tools.client import LifecycleClient, NodeProcess
+    from vil_tracker_ros.tools.live import (camera_info_for, CameraStreamer, OutputRecorder,
+                                            spin_until, use_large_frame_transport)
 
     proc = None
     if not args.external_node:

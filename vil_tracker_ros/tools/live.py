@@ -24,9 +24,9 @@ from rclpy.qos import (qos_profile_sensor_data, QoSDurabilityPolicy, QoSHistoryP
                        QoSProfile, QoSReliabilityPolicy)
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Float32, String
-from vil_tracker_ros.ros.client import spin_until, wait_for_subscribers
 from vil_tracker_ros.ros.conversions import rgb_to_image_msg
 from vil_tracker_ros.ros.messages import stamp_to_ns
+from vil_tracker_ros.tools.client import spin_until, wait_for_subscribers
 from vision_msgs.msg import Detection2D, Detection2DArray
 
 RELIABLE = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE)
