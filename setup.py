@@ -37,10 +37,11 @@ setup(
             'vil-tracker-eval = vil_tracker_ros.eval.run:main',
             'vil-tracker-bag-eval = vil_tracker_ros.eval.bag_replay:main',
             'vil-tracker-make-bag = vil_tracker_ros.eval.make_bag:main',
-            'vil-tracker-make-synthetic = vil_tracker_ros.data.synthetic:main',
+            'vil-tracker-make-synthetic = vil_tracker_ros.data.synthetic_io:main',
+            'vil-tracker-fetch-data = vil_tracker_ros.data.library_cli:main',
             'vil-tracker-export = vil_tracker_ros.model.export:main',
             'vil-tracker-model-report = vil_tracker_ros.model.report:main',
-            'vil-tracker-demo = vil_tracker_ros.tools.demo:main',
+            'vil-tracker-demo = vil_tracker_ros.ros.demo:main',
         ],
     },
 )

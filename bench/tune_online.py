@@ -6,7 +6,7 @@ r"""Grid-search online tracker settings (TrackerConfig / KalmanConfig) for one c
 Tune on a validation split drawn from the *training* distribution, never on the held-out
 benchmark you report:
 
-    python -m vil_tracker_ros.data.synthetic --out runs/val_synth --format lasot \
+    python -m vil_tracker_ros.data.synthetic_io --out runs/val_synth --format lasot \
         --split train --seed 7 --num 12 --length 100
     python bench/tune_online.py --root runs/val_synth \
         --grid tracker.lost_confidence=0.0,0.15,0.25 --grid tracker.hann_weight=0.3,0.49

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from vil_tracker_ros.config import SyntheticConfig
-from vil_tracker_ros.data.synthetic import write_dataset
+from vil_tracker_ros.data.synthetic_io import write_dataset
 from vil_tracker_ros.eval import bag_io, bag_replay, make_bag
 from vil_tracker_ros.eval.metrics import success_curve
 from vil_tracker_ros.eval.sequence_dir import load_sequence_dir

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from vil_tracker_ros.config import SyntheticConfig
-from vil_tracker_ros.data import synthetic
+from vil_tracker_ros.data import synthetic, synthetic_io
 from vil_tracker_ros.data.datasets import load_dataset, read_boxes
 from vil_tracker_ros.eval import metrics, run
 from vil_tracker_ros.eval.baselines import OpenCVTracker
@@ -25,7 +25,7 @@ def lasot_root(tmp_path_factory):
     root = tmp_path_factory.mktemp('synthetic_lasot')
     cfg = SyntheticConfig(split='heldout', frame_width=128, frame_height=96, length=12,
                           seed=11, occlusion=0.5, out_of_view=0.0)
-    synthetic.write_dataset(cfg, str(root), 'lasot', 2)
+    synthetic_io.write_dataset(cfg, str(root), 'lasot', 2)
     return str(root)
 
 
@@ -111,7 +111,7 @@ def test_vil_tracker_runs_with_a_tiny_random_model(tmp_path, capsys):
     model.save_checkpoint(str(ckpt), model.build_model(model.get_config('vil_tiny')))
     root = tmp_path / 'set'
     cfg = SyntheticConfig(split='heldout', frame_width=96, frame_height=72, length=6, seed=2)
-    synthetic.write_dataset(cfg, str(root), 'lasot', 1)
+    synthetic_io.write_dataset(cfg, str(root), 'lasot', 1)
     rc = run.main(['--dataset', 'lasot', '--root', str(root), '--tracker', 'vil',
                    '--checkpoint', str(ckpt), '--device', 'cpu', '--threads', '1',
                    '--out', str(tmp_path / 'out'), '--no-progress'])

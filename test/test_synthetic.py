@@ -10,7 +10,7 @@ import pytest
 
 from vil_tracker_ros.config import ConfigError, SyntheticConfig
 from vil_tracker_ros.core.preprocess import crop_transform, warp_crop
-from vil_tracker_ros.data import synthetic
+from vil_tracker_ros.data import synth_assets, synthetic, synthetic_io
 from vil_tracker_ros.data.datasets import load_dataset
 
 SMALL = {'frame_width': 160, 'frame_height': 120, 'length': 40}
@@ -39,11 +39,11 @@ def test_same_seed_same_sequence_other_seed_differs():
 
 
 def test_splits_use_disjoint_photos_and_seed_streams():
-    assert not set(synthetic.SPLIT_PHOTOS['train']) & set(synthetic.SPLIT_PHOTOS['heldout'])
+    assert not set(synth_assets.SPLIT_PHOTOS['train']) & set(synth_assets.SPLIT_PHOTOS['heldout'])
     for split in ('train', 'heldout'):
-        allowed = set(synthetic.SPLIT_PHOTOS[split]) | set(synthetic.TEXTURE_KINDS)
+        allowed = set(synth_assets.SPLIT_PHOTOS[split]) | set(synth_assets.TEXTURE_KINDS)
         for scene in synthetic.generate(_cfg(split=split, length=5), 8):
-            assert scene.background in synthetic.SPLIT_PHOTOS[split]
+            assert scene.background in synth_assets.SPLIT_PHOTOS[split]
             assert scene.target_source in allowed
     train = synthetic.make_scene(_cfg(split='train', seed=0), 0)
     held = synthetic.make_scene(_cfg(split='heldout', seed=0), 0)
@@ -52,8 +52,8 @@ def test_splits_use_disjoint_photos_and_seed_streams():
         synthetic.make_scene(_cfg(split='heldout', photos=('astronaut',)), 0)
     with pytest.raises(ConfigError, match='split'):
         _cfg(split='test').validate()
-    for name in synthetic.SPLIT_PHOTOS['train'] + synthetic.SPLIT_PHOTOS['heldout']:
-        photo = synthetic.load_photo(name)       # all load offline
+    for name in synth_assets.SPLIT_PHOTOS['train'] + synth_assets.SPLIT_PHOTOS['heldout']:
+        photo = synth_assets.load_photo(name)       # all load offline
         assert photo.ndim == 3 and photo.shape[2] == 3
 
 
@@ -124,8 +124,8 @@ def test_lasot_and_uav123_writers_round_trip(tmp_path):
     scenes = list(synthetic.generate(cfg, 2))
     lasot_root, uav_root = tmp_path / 'lasot', tmp_path / 'uav'
     for scene in scenes:
-        synthetic.write_lasot(scene, str(lasot_root))
-        synthetic.write_uav123(scene, str(uav_root))
+        synthetic_io.write_lasot(scene, str(lasot_root))
+        synthetic_io.write_uav123(scene, str(uav_root))
     for name in ('lasot', 'uav123'):
         root = lasot_root if name == 'lasot' else uav_root
         seqs = {s.name: s for s in load_dataset(name, str(root))}
@@ -152,17 +152,17 @@ def test_in_memory_sequences():
 
 def test_cli_writes_dataset_and_rejects_bad_options(tmp_path, capsys):
     out = tmp_path / 'set'
-    rc = synthetic.main(['--out', str(out), '--format', 'uav123', '--split', 'train',
-                         '--num', '2', '--length', '6', '--seed', '9', '--width', '96',
-                         '--height', '64', '--set', 'distractors=0'])
+    rc = synthetic_io.main(['--out', str(out), '--format', 'uav123', '--split', 'train',
+                            '--num', '2', '--length', '6', '--seed', '9', '--width', '96',
+                            '--height', '64', '--set', 'distractors=0'])
     assert rc == 0
     line = json.loads(capsys.readouterr().out.strip())
     assert line['sequences'] == 2 and line['split'] == 'train'
     assert len(load_dataset('uav123', str(out))) == 2
     with pytest.raises(SystemExit):
-        synthetic.main(['--out', str(out), '--set', 'bogus=1'])
+        synthetic_io.main(['--out', str(out), '--set', 'bogus=1'])
     assert 'bogus' in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        synthetic.main(['--out', str(out), '--split', 'heldout', '--set',
-                        'photos=["coffee"]'])
+        synthetic_io.main(['--out', str(out), '--split', 'heldout', '--set',
+                           'photos=["coffee"]'])
     assert 'coffee' in capsys.readouterr().err

@@ -11,7 +11,7 @@ from helpers.node_harness import make_tiny_checkpoint
 import pytest
 
 from vil_tracker_ros.config import SyntheticConfig, TrackerConfig
-from vil_tracker_ros.data import synthetic
+from vil_tracker_ros.data import synthetic_io
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -44,8 +44,9 @@ def test_grid_names_real_fields_and_json_values():
 
 def test_tiny_grid_end_to_end(tmp_path, capsys):
     root = tmp_path / 'val'
-    synthetic.write_dataset(SyntheticConfig(split='train', frame_width=128, frame_height=96,
-                                            length=6, seed=5), str(root), 'lasot', 2)
+    synthetic_io.write_dataset(SyntheticConfig(split='train', frame_width=128,
+                                               frame_height=96, length=6, seed=5),
+                               str(root), 'lasot', 2)
     ckpt = make_tiny_checkpoint(str(tmp_path / 'vil_tiny.pt'))
     assert tune_online.main(['--root', str(root), '--checkpoint', ckpt, '--backend', 'torch',
                              '--threads', '1', '--grid', 'tracker.lost_confidence=0.0,0.4']) == 0

@@ -14,13 +14,19 @@ from vil_tracker_ros.config.loading import _check, _in_range
 class SyntheticConfig:
     """Procedural sequences of ``data/synthetic.py`` (effects: 0 disables).
 
-    ``split`` picks a disjoint set of source photographs and a disjoint seed
-    stream: 'train' and 'heldout' never share a photo or a random sequence.
+    ``split`` picks a disjoint set of source pictures and a disjoint seed stream:
+    'train', 'val' and 'heldout' never share a picture or a random sequence.
     ``photos`` narrows the split's set (names must belong to that split).
+    ``library`` is a picture library built by ``make data`` (``data/library.py``):
+    its photos of the split join scikit-image's, and a target is one of its object
+    cut-outs with probability ``cutouts``. Without it only scikit-image's photos are
+    used (and 'val' has none).
     """
 
-    split: str = 'train'                 # train | heldout
+    split: str = 'train'                 # train | val | heldout
     photos: tuple[str, ...] = ()         # () = every photo of the split
+    library: str = ''                    # picture library directory ('' = none)
+    cutouts: float = 0.6                 # P(target is a library cut-out), with a library
     frame_width: int = 640
     frame_height: int = 480
     length: int = 100                    # frames per sequence
@@ -44,8 +50,9 @@ class SyntheticConfig:
     jpeg_quality: int = 95               # when written to disk
 
     def validate(self) -> None:
-        _check(self.split in ('train', 'heldout'), 'split',
-               f"must be 'train' or 'heldout', got {self.split!r}")
+        _check(self.split in ('train', 'val', 'heldout'), 'split',
+               f"must be 'train', 'val' or 'heldout', got {self.split!r}")
+        _in_range('cutouts', self.cutouts, 0.0, 1.0)
         _check(32 <= self.frame_width <= 8192, 'frame_width', 'must be in [32, 8192]')
         _check(32 <= self.frame_height <= 8192, 'frame_height', 'must be in [32, 8192]')
         _check(self.length >= 1, 'length', 'must be >= 1')

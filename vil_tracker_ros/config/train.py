@@ -76,9 +76,12 @@ class AugmentConfig:
     blur_sigma_max: float = 1.5     # pixels, at the crop resolution
     template_center_jitter: float = 0.0
     template_scale_jitter: float = 0.0
+    jpeg_prob: float = 0.0          # JPEG round trip of the search crop
+    jpeg_quality_min: int = 30      # its quality is drawn from [min, 95]
 
     def validate(self) -> None:
-        for name in ('flip_prob', 'grayscale_prob', 'blur_prob'):
+        _check(1 <= self.jpeg_quality_min <= 95, 'jpeg_quality_min', 'must be in [1, 95]')
+        for name in ('flip_prob', 'grayscale_prob', 'blur_prob', 'jpeg_prob'):
             _in_range(name, getattr(self, name), 0.0, 1.0)
         for name in ('brightness', 'contrast', 'saturation'):
             _in_range(name, getattr(self, name), 0.0, 1.0)

@@ -1,13 +1,14 @@
 # Copyright 2026 The vil_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 
-"""Training augmentations on uint8 RGB crops (flip, colour, grey, blur).
+"""Training augmentations on uint8 RGB crops (flip, colour, grey, blur, JPEG artefacts).
 
 Scale and shift jitter happen before cropping (``core/preprocess.jitter_box``);
 these functions act on the crops themselves. A pair (template, search and the
 optional previous search) gets the same flip and colour change, as a real
 video would show the same object under the same light; blur hits the search
-crop only (motion blur in the live frame).
+crop only (motion blur in the live frame), and so do JPEG artefacts (a compressed
+camera stream).
 """
 
 from __future__ import annotations
@@ -75,8 +76,16 @@ def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(image, (k, k), sigmaX=sigma, sigmaY=sigma)
 
 
+def jpeg_artefacts(image: np.ndarray, quality: int) -> np.ndarray:
+    """Round-trip an RGB image through JPEG at ``quality`` (1..100)."""
+    ok, buf = cv2.imencode('.jpg', image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise RuntimeError('JPEG encoding failed')
+    return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+
+
 def augment_pair(pair: CropPair, cfg: AugmentConfig, rng: np.random.Generator) -> CropPair:
-    """Random flip, colour and blur for one sample, drawn from ``rng``."""
+    """Random flip, colour, blur and JPEG artefacts for one sample, drawn from ``rng``."""
     if rng.random() < cfg.flip_prob:
         pair = hflip(pair)
     b = 1.0 + rng.uniform(-cfg.brightness, cfg.brightness)
@@ -90,6 +99,8 @@ def augment_pair(pair: CropPair, cfg: AugmentConfig, rng: np.random.Generator) -
     search = images[1]
     if rng.random() < cfg.blur_prob:
         search = gaussian_blur(search, rng.uniform(0.1, max(0.1, cfg.blur_sigma_max)))
+    if cfg.jpeg_prob > 0 and rng.random() < cfg.jpeg_prob:
+        search = jpeg_artefacts(search, int(rng.integers(cfg.jpeg_quality_min, 96)))
     return CropPair(template=images[0], search=search, box=pair.box,
                     prev_search=images[2] if pair.prev_search is not None else None,
                     prev_box=pair.prev_box)

@@ -41,99 +41,16 @@ import glob
 import json
 import os
 import re
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
+from vil_tracker_ros.data.dataset_files import (boxes_for_frames, DatasetError,  # noqa: F401
+                                                flags_for_frames, IMAGE_EXTENSIONS,
+                                                list_images, numeric_key, read_boxes,
+                                                read_flags, read_list, require_dir)
+from vil_tracker_ros.data.readers_aerial import read_dtb70, read_uav123, read_visdrone
 from vil_tracker_ros.data.sequence import Sequence
-
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
-_SPLIT_TOKENS = re.compile(r'[,\s;]+')
-
-
-class DatasetError(ValueError):
-    """A dataset folder or annotation file is missing or malformed; the message says which."""
-
-
-# ------------------------------------------------------------------ file helpers
-
-
-def read_boxes(path: str) -> np.ndarray:
-    """Read an (N, 4) box file: one box per line, comma/tab/space separated, NaN allowed."""
-    rows = []
-    with open(path, 'r') as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            tokens = [t for t in _SPLIT_TOKENS.split(line) if t]
-            try:
-                values = [float(t) for t in tokens]
-            except ValueError as exc:
-                raise DatasetError(f'{path}:{lineno}: not numbers: {line!r}') from exc
-            if len(values) < 4:
-                raise DatasetError(f'{path}:{lineno}: expected 4 numbers, got {len(values)}')
-            rows.append(values[:4])
-    if not rows:
-        raise DatasetError(f'{path}: no boxes')
-    return np.asarray(rows, np.float64)
-
-
-def read_flags(path: str) -> np.ndarray:
-    """Read integer flags written one per line or comma-separated on one line."""
-    with open(path, 'r') as f:
-        tokens = [t for t in _SPLIT_TOKENS.split(f.read().strip()) if t]
-    try:
-        return np.asarray([int(float(t)) for t in tokens], np.int64)
-    except ValueError as exc:
-        raise DatasetError(f'{path}: expected integer flags') from exc
-
-
-def _numeric_key(path: str) -> Tuple[int, object]:
-    stem = os.path.splitext(os.path.basename(path))[0]
-    digits = re.findall(r'\d+', stem)
-    return (0, int(digits[-1])) if digits else (1, stem)
-
-
-def list_images(folder: str) -> List[str]:
-    """Image files in ``folder``, ordered by the frame number in their names."""
-    if not os.path.isdir(folder):
-        raise DatasetError(f'image folder not found: {folder}')
-    files = [os.path.join(folder, f) for f in os.listdir(folder)
-             if f.lower().endswith(IMAGE_EXTENSIONS)]
-    if not files:
-        raise DatasetError(f'no images in {folder}')
-    return sorted(files, key=_numeric_key)
-
-
-def _read_list(path: str) -> List[str]:
-    with open(path, 'r') as f:
-        return [line.strip() for line in f if line.strip()]
-
-
-def _require_dir(root: str) -> str:
-    if not os.path.isdir(root):
-        raise FileNotFoundError(f'dataset root not found: {root}')
-    return root
-
-
-def _boxes_for_frames(name: str, boxes: np.ndarray, num_frames: int,
-                      attributes: dict) -> np.ndarray:
-    """Pad first-frame-only annotations with NaN; any other length mismatch is an error."""
-    if len(boxes) == num_frames:
-        return boxes
-    if len(boxes) == 1 and num_frames > 1:
-        attributes['first_frame_only'] = True
-        padded = np.full((num_frames, 4), np.nan)
-        padded[0] = boxes[0]
-        return padded
-    raise DatasetError(f'{name}: {len(boxes)} annotation rows for {num_frames} frames')
-
-
-def _flags_for_frames(name: str, flags: np.ndarray, num_frames: int, what: str) -> np.ndarray:
-    if len(flags) != num_frames:
-        raise DatasetError(f'{name}: {what} has {len(flags)} entries for {num_frames} frames')
-    return flags
 
 
 # ------------------------------------------------------------------------ LaSOT
@@ -143,7 +60,7 @@ def _lasot_split_names(root: str, split: str) -> List[str]:
     fname = {'train': 'training_set.txt', 'test': 'testing_set.txt'}[split]
     for candidate in (os.path.join(root, fname), os.path.join(os.path.dirname(root), fname)):
         if os.path.isfile(candidate):
-            return _read_list(candidate)
+            return read_list(candidate)
     try:
         import got10k.datasets as g
     except ImportError:
@@ -157,7 +74,7 @@ def _lasot_split_names(root: str, split: str) -> List[str]:
 
 
 def read_lasot(root: str, split: Optional[str] = None) -> List[Sequence]:
-    _require_dir(root)
+    require_dir(root)
     gt_files = sorted(glob.glob(os.path.join(root, '*', '*', 'groundtruth.txt')))
     gt_files += sorted(glob.glob(os.path.join(root, '*', 'groundtruth.txt')))
     by_name = {os.path.basename(os.path.dirname(p)): os.path.dirname(p) for p in gt_files}
@@ -180,12 +97,12 @@ def _read_lasot_sequence(name: str, seq_dir: str) -> Sequence:
     n = len(frames)
     gt = read_boxes(os.path.join(seq_dir, 'groundtruth.txt'))
     attrs: Dict[str, object] = {'category': name.rsplit('-', 1)[0]}
-    gt = _boxes_for_frames(name, gt, n, attrs)
+    gt = boxes_for_frames(name, gt, n, attrs)
     visible = np.ones(n, bool)
     for fname in ('full_occlusion.txt', 'out_of_view.txt'):
         path = os.path.join(seq_dir, fname)
         if os.path.isfile(path):
-            flags = _flags_for_frames(name, read_flags(path), n, fname).astype(bool)
+            flags = flags_for_frames(name, read_flags(path), n, fname).astype(bool)
             attrs[fname[:-4]] = flags
             visible &= ~flags
     nlp = os.path.join(seq_dir, 'nlp.txt')
@@ -196,130 +113,6 @@ def _read_lasot_sequence(name: str, seq_dir: str) -> Sequence:
     gt[bad] = np.nan
     return Sequence(name=name, gt=gt, visible=visible, frames=frames, dataset='lasot',
                     attributes=attrs)
-
-
-# ----------------------------------------------------------------------- UAV123
-
-_UAV_STRUCT = re.compile(
-    r"struct\(\s*'name'\s*,\s*'([^']+)'\s*,\s*'path'\s*,\s*'([^']*)'\s*,"
-    r"\s*'startFrame'\s*,\s*(\d+)\s*,\s*'endFrame'\s*,\s*(\d+)", re.IGNORECASE)
-
-
-def _uav_config_ranges(root: str) -> Dict[str, Tuple[str, int, int]]:
-    """Frame ranges from the benchmark's configSeqs.m (name -> folder, start, end)."""
-    ranges: Dict[str, Tuple[str, int, int]] = {}
-    for path in sorted(glob.glob(os.path.join(root, '**', 'configSeqs*.m'), recursive=True)):
-        with open(path, 'r', errors='replace') as f:
-            for name, seq_path, start, end in _UAV_STRUCT.findall(f.read()):
-                folder = [p for p in re.split(r'[\\/]', seq_path) if p][-1]
-                ranges.setdefault(name, (folder, int(start), int(end)))
-    return ranges
-
-
-def _uav_toolkit_ranges(version: str) -> Dict[str, Tuple[str, int, int]]:
-    try:
-        import got10k.datasets as g
-    except ImportError:
-        return {}
-    meta = os.path.join(os.path.dirname(g.__file__), 'uav123.json')
-    if not os.path.isfile(meta):
-        return {}
-    with open(meta) as f:
-        table = json.load(f).get(version, {})
-    return {k: (v['folder_name'], int(v['start_frame']), int(v['end_frame']))
-            for k, v in table.items()}
-
-
-def read_uav123(root: str, split: Optional[str] = None) -> List[Sequence]:
-    _require_dir(root)
-    version = split or 'UAV123'
-    anno_dir = os.path.join(root, 'anno', version)
-    if not os.path.isdir(anno_dir):
-        raise DatasetError(f'UAV123: annotation folder not found: {anno_dir}')
-    data_dir = os.path.join(root, 'data_seq', 'UAV123_10fps' if '10fps' in version else 'UAV123')
-    anno_files = sorted(glob.glob(os.path.join(anno_dir, '*.txt')))
-    if not anno_files:
-        raise DatasetError(f'UAV123: no annotation files in {anno_dir}')
-    config = _uav_config_ranges(root)
-    toolkit: Optional[Dict[str, Tuple[str, int, int]]] = None
-    sequences = []
-    for anno in anno_files:
-        name = os.path.splitext(os.path.basename(anno))[0]
-        gt = read_boxes(anno)
-        if name in config:
-            folder, start, end = config[name]
-        elif os.path.isdir(os.path.join(data_dir, name)):
-            folder, start, end = name, 1, len(gt)
-        else:
-            if toolkit is None:
-                toolkit = _uav_toolkit_ranges(version.replace('_10fps', ''))
-            if name not in toolkit:
-                raise DatasetError(
-                    f'UAV123: {name}: no folder {os.path.join(data_dir, name)} and no frame '
-                    'range for it (put the configSeqs.m of the UAV123 toolkit under the root)')
-            folder, start, end = toolkit[name]
-        if end - start + 1 != len(gt):
-            raise DatasetError(f'UAV123: {name}: frames {start}..{end} but {len(gt)} boxes')
-        seq_dir = os.path.join(data_dir, folder)
-        frames = [os.path.join(seq_dir, f'{i:06d}.jpg') for i in range(start, end + 1)]
-        for probe in (frames[0], frames[-1]):
-            if not os.path.isfile(probe):
-                raise DatasetError(f'UAV123: {name}: frame missing: {probe}')
-        sequences.append(Sequence(name=name, gt=gt, frames=frames, dataset='uav123',
-                                  attributes={'folder': folder, 'start_frame': start}))
-    return sequences
-
-
-# ------------------------------------------------------------------------ DTB70
-
-
-def read_dtb70(root: str, split: Optional[str] = None) -> List[Sequence]:
-    _require_dir(root)
-    if split not in (None, ''):
-        raise DatasetError(f'DTB70 has no splits, got {split!r}')
-    seq_dirs = sorted(os.path.dirname(p) for p in
-                      glob.glob(os.path.join(root, '*', 'groundtruth_rect.txt')))
-    if not seq_dirs:
-        raise DatasetError(f'DTB70: no <seq>/groundtruth_rect.txt under {root}')
-    sequences = []
-    for seq_dir in seq_dirs:
-        name = os.path.basename(seq_dir)
-        frames = list_images(os.path.join(seq_dir, 'img'))
-        attrs: Dict[str, object] = {}
-        gt = _boxes_for_frames(name, read_boxes(os.path.join(seq_dir, 'groundtruth_rect.txt')),
-                               len(frames), attrs)
-        sequences.append(Sequence(name=name, gt=gt, frames=frames, dataset='dtb70',
-                                  attributes=attrs))
-    return sequences
-
-
-# --------------------------------------------------------------------- VisDrone
-
-
-def read_visdrone(root: str, split: Optional[str] = None) -> List[Sequence]:
-    """VisDrone-SOT; ``root`` is one release folder (e.g. VisDrone2019-SOT-val)."""
-    _require_dir(root)
-    if split not in (None, ''):
-        root = os.path.join(root, split)
-    seq_root, anno_root = os.path.join(root, 'sequences'), os.path.join(root, 'annotations')
-    if not os.path.isdir(seq_root) or not os.path.isdir(anno_root):
-        raise DatasetError(f'VisDrone-SOT: expected {seq_root} and {anno_root}')
-    anno_files = sorted(glob.glob(os.path.join(anno_root, '*.txt')))
-    if not anno_files:
-        raise DatasetError(f'VisDrone-SOT: no annotation files in {anno_root}')
-    sequences = []
-    for anno in anno_files:
-        name = os.path.splitext(os.path.basename(anno))[0]
-        frames = list_images(os.path.join(seq_root, name))
-        attrs: Dict[str, object] = {}
-        gt = _boxes_for_frames(name, read_boxes(anno), len(frames), attrs)
-        attr_file = os.path.join(root, 'attributes', f'{name}_attr.txt')
-        if os.path.isfile(attr_file):
-            attrs['attributes'] = read_flags(attr_file)
-        gt[(gt[:, 2] <= 0) | (gt[:, 3] <= 0)] = np.nan
-        sequences.append(Sequence(name=name, gt=gt, frames=frames, dataset='visdrone',
-                                  attributes=attrs))
-    return sequences
 
 
 # ----------------------------------------------------------------------- GOT-10k
@@ -339,7 +132,7 @@ def _read_meta_info(path: str) -> Dict[str, str]:
 
 
 def read_got10k(root: str, split: Optional[str] = None) -> List[Sequence]:
-    _require_dir(root)
+    require_dir(root)
     if split in (None, ''):
         if not os.path.isfile(os.path.join(root, 'list.txt')) and os.path.isdir(
                 os.path.join(root, 'val')):
@@ -350,7 +143,7 @@ def read_got10k(root: str, split: Optional[str] = None) -> List[Sequence]:
         os.path.join(root, split)) else os.path.join(root, split)
     list_file = os.path.join(split_dir, 'list.txt')
     if os.path.isfile(list_file):
-        names = _read_list(list_file)
+        names = read_list(list_file)
     else:
         names = sorted(os.path.basename(os.path.dirname(p)) for p in
                        glob.glob(os.path.join(split_dir, '*', 'groundtruth.txt')))
@@ -366,22 +159,22 @@ def _read_got10k_sequence(name: str, seq_dir: str) -> Sequence:
     gt_path = os.path.join(seq_dir, 'groundtruth.txt')
     if not os.path.isfile(gt_path):
         raise DatasetError(f'GOT-10k: {name}: missing {gt_path}')
-    gt = _boxes_for_frames(name, read_boxes(gt_path), n, attrs)
+    gt = boxes_for_frames(name, read_boxes(gt_path), n, attrs)
     visible = np.ones(n, bool)
     absence_path = os.path.join(seq_dir, 'absence.label')
     if os.path.isfile(absence_path):
-        absence = _flags_for_frames(name, read_flags(absence_path), n, 'absence.label')
+        absence = flags_for_frames(name, read_flags(absence_path), n, 'absence.label')
         attrs['absence'] = absence.astype(bool)
         visible &= absence == 0
     cover_path = os.path.join(seq_dir, 'cover.label')
     if os.path.isfile(cover_path):
-        cover = _flags_for_frames(name, read_flags(cover_path), n, 'cover.label')
+        cover = flags_for_frames(name, read_flags(cover_path), n, 'cover.label')
         attrs['cover'] = cover
         visible &= cover > 0          # the GOT-10k toolkit scores only frames with cover > 0
     cut_path = os.path.join(seq_dir, 'cut_by_image.label')
     if os.path.isfile(cut_path):
-        attrs['cut_by_image'] = _flags_for_frames(name, read_flags(cut_path), n,
-                                                  'cut_by_image.label').astype(bool)
+        attrs['cut_by_image'] = flags_for_frames(name, read_flags(cut_path), n,
+                                                 'cut_by_image.label').astype(bool)
     meta_path = os.path.join(seq_dir, 'meta_info.ini')
     if os.path.isfile(meta_path):
         attrs['meta'] = _read_meta_info(meta_path)
@@ -398,7 +191,7 @@ OTB_FRAME_RANGES = {'david': (300, 770), 'football1': (1, 74), 'freeman3': (1, 4
 
 
 def read_otb(root: str, split: Optional[str] = None) -> List[Sequence]:
-    _require_dir(root)
+    require_dir(root)
     if split not in (None, ''):
         raise DatasetError(f'OTB reader has no splits, got {split!r}')
     gt_files = sorted(glob.glob(os.path.join(root, '*', 'groundtruth_rect*.txt')))
@@ -433,7 +226,7 @@ def _has_content(path: str) -> bool:
 
 
 def _frames_in_range(frames: List[str], start: int, end: int) -> List[str]:
-    numbered = {_numeric_key(f)[1]: f for f in frames}
+    numbered = {numeric_key(f)[1]: f for f in frames}
     if all(i in numbered for i in (start, end)):
         picked = [numbered.get(i) for i in range(start, end + 1)]
         if all(picked):
@@ -447,7 +240,7 @@ def _frames_in_range(frames: List[str], start: int, end: int) -> List[str]:
 
 
 def read_trackingnet(root: str, split: Optional[str] = None) -> List[Sequence]:
-    _require_dir(root)
+    require_dir(root)
     if split in (None, '', 'train'):
         chunks = sorted(d for d in os.listdir(root) if re.fullmatch(r'TRAIN_\d+', d))
     elif split == 'test':
@@ -467,7 +260,7 @@ def read_trackingnet(root: str, split: Optional[str] = None) -> List[Sequence]:
             video = os.path.splitext(os.path.basename(anno))[0]
             frames = list_images(os.path.join(root, chunk, 'frames', video))
             attrs: Dict[str, object] = {'chunk': chunk}
-            gt = _boxes_for_frames(video, read_boxes(anno), len(frames), attrs)
+            gt = boxes_for_frames(video, read_boxes(anno), len(frames), attrs)
             sequences.append(Sequence(name=video, gt=gt, frames=frames, dataset='trackingnet',
                                       attributes=attrs))
     if not sequences:
