@@ -81,7 +81,7 @@ lint: setup
 # The main job: the shipped model in a real tracker_node process, fed a held-out synthetic
 # camera stream over DDS; writes demo_out/ (MP4, PNG, metrics.json) and prints a summary.
 demo: setup
-	$(PY) -m vil_tracker_ros.ros.demo --out demo_out
+	$(PY) -m vil_tracker_ros.tools.demo --out demo_out
 
 # Measurement only (no thresholds): bench/results.json and BENCHMARKS.md.
 bench: setup

@@ -41,7 +41,7 @@ setup(
             'vil-tracker-fetch-data = vil_tracker_ros.data.library_cli:main',
             'vil-tracker-export = vil_tracker_ros.model.export:main',
             'vil-tracker-model-report = vil_tracker_ros.model.report:main',
-            'vil-tracker-demo = vil_tracker_ros.ros.demo:main',
+            'vil-tracker-demo = vil_tracker_ros.tools.demo:main',
         ],
     },
 )
