@@ -25,8 +25,8 @@ def test_signs_target_right_and_below_pans_right_and_tilts_down():
     ctl.set_error(yaw, pitch, stamp=0.0, now=0.0)
     cmd = ctl.step(0.01)
     assert not cmd.holding
-    assert cmd.yaw_rate == pytest.approx(3.0 * yaw)
-    assert cmd.pitch_rate == pytest.approx(3.0 * pitch)
+    assert cmd.yaw_rate == pytest.approx(FollowConfig().kp * yaw)
+    assert cmd.pitch_rate == pytest.approx(FollowConfig().kp * pitch)
 
 
 def test_offset_and_bearing_give_the_same_angles_for_a_pinhole_camera():

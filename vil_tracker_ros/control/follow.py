@@ -33,10 +33,10 @@ HOLD_REASONS = ('no_status', 'idle', 'lost', 'no_input', 'stale')
 class FollowConfig:
     """Controller settings; :meth:`validate` raises ValueError naming the bad field."""
 
-    kp: float = 3.0                  # (rad/s) per rad of error
-    ki: float = 1.0                  # (rad/s) per (rad * s)
+    kp: float = 2.5                  # (rad/s) per rad of error
+    ki: float = 0.8                  # (rad/s) per (rad * s)
     kd: float = 0.0                  # (rad/s) per (rad/s)
-    integral_limit: float = 0.3      # largest |ki * integral| in rad/s (anti-windup)
+    integral_limit: float = 0.15     # largest |ki * integral| in rad/s (anti-windup)
     deadzone: float = 0.01           # rad: smaller errors count as zero (continuous: e - dz)
     max_rate: float = 1.0            # rad/s, per axis
     max_accel: float = 6.0           # rad/s^2, per axis; 0 disables the slew limit

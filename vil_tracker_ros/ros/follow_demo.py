@@ -263,7 +263,12 @@ def run_scenario(scenario: Scenario, rec: Recorder, procs: Dict[str, ModuleProce
     if not rec.transition(Transition.TRANSITION_ACTIVATE):
         raise RuntimeError('tracker activate failed:\n' + procs['tracker'].log()[-2000:])
     wait_for(lambda: rec.init_pub.get_subscription_count() > 0, 30, 'tracker init_bbox')
-    wait_for(lambda: rec.last('state') is not None, 30, 'the controller state')
+
+    def controller_up() -> bool:
+        if not procs['controller'].alive():
+            raise RuntimeError('follow_controller exited:\n' + procs['controller'].log()[-2000:])
+        return rec.last('state') is not None
+    wait_for(controller_up, 30, 'the controller state')
     wait_for(lambda: len(rec.get('truth')) >= 3, 30, 'simulator frames')
     time.sleep(0.5)                      # the tracker's frame ring holds recent frames
     truth = rec.last('truth')
@@ -346,6 +351,7 @@ def write_plot(result: Dict[str, Any], path: str) -> None:
     rates = result['series']['rates']
     ph = result['phases']
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True)
+    rates = [r for r in rates if r[0] >= -1.0]
     vis = [(t, math.hypot(x, y)) for t, x, y, v in errs if v > 0]
     hid = [(t, math.hypot(x, y)) for t, x, y, v in errs if v <= 0 and math.isfinite(x)]
     ax.plot([t for t, _ in vis], [e for _, e in vis], '.', ms=3, label='target visible')
@@ -367,8 +373,8 @@ def write_plot(result: Dict[str, Any], path: str) -> None:
         a.axvspan(ph['hide'], ph['stop'], color='orange', alpha=0.12, lw=0)
         a.axvspan(ph['stop'], ph['end'], color='grey', alpha=0.12, lw=0)
         a.grid(alpha=0.3)
-    ax.text(ph['hide'], ax.get_ylim()[1] * 0.92, ' hidden', fontsize=8)
-    ax.text(ph['stop'], ax.get_ylim()[1] * 0.92, ' reset', fontsize=8)
+    ax.text(ph['hide'], ax.get_ylim()[1] * 0.6, ' hidden', fontsize=8)
+    ax.text(ph['stop'], ax.get_ylim()[1] * 0.6, ' reset', fontsize=8)
     ax.legend(fontsize=7, loc='upper right')
     ax2.legend(fontsize=7, loc='upper right')
     fig.tight_layout()
@@ -416,19 +422,30 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--hide-s', type=float, default=5.0)
     parser.add_argument('--stop-s', type=float, default=2.0)
     parser.add_argument('--plot-copy', default='', help='also write the PNG here (README)')
+    parser.add_argument('--controller-param', action='append', default=[], metavar='NAME=VALUE',
+                        help='a follow_controller parameter (repeatable), e.g. kp=2.5')
     args = parser.parse_args(argv)
+    controller_params: Dict[str, Any] = {}
+    for item in args.controller_param:
+        name, sep, value = item.partition('=')
+        if not sep:
+            parser.error(f'--controller-param needs NAME=VALUE, got {item!r}')
+        controller_params[name] = value
     os.makedirs(args.out, exist_ok=True)
     scenario = Scenario(follow_s=args.follow_s, hide_s=args.hide_s, stop_s=args.stop_s,
-                        record_frames=True)
+                        record_frames=True, controller_params=controller_params)
     procs = start_system(scenario, os.path.join(args.out, 'logs'))
     rec = Recorder(record_frames=True)
     try:
         marks = run_scenario(scenario, rec, procs)['marks']
         time.sleep(0.5)
         result = analyse(rec, marks, scenario.settle_px)
-    finally:
-        codes = stop_system(procs)
-        rec_frames = rec
+    except BaseException:
+        stop_system(procs)
+        rec.close()
+        raise
+    codes = stop_system(procs)
+    rec_frames = rec
     plot = os.path.join(args.out, 'follow_error.png')
     write_plot(result, plot)
     if args.plot_copy:
