@@ -6,6 +6,7 @@
 #   make test    setup + the whole pytest suite
 #   make demo    setup + the main job on the shipped default model
 #   make bench   setup + the benchmark (bench/results.json, BENCHMARKS.md)
+#   make demo-follow  setup + the closed-loop follow demo (demo_out/follow/)
 #   make data    setup + the training picture library in ~/.cache/vil_tracker_ros (not
 #                needed by demo or test; see vil_tracker_ros/data/library.py)
 
@@ -86,6 +87,13 @@ demo: setup
 # Measurement only (no thresholds): bench/results.json and BENCHMARKS.md.
 bench: setup
 	$(PY) bench/run_bench.py
+
+# Closed loop over DDS: gimbal simulator -> tracker_node (shipped model) -> follow_controller;
+# writes demo_out/follow/ (MP4, error plot, metrics.json) and refreshes docs/follow_error.png.
+.PHONY: demo-follow
+demo-follow: setup
+	$(PY) -m vil_tracker_ros.ros.follow_demo --out demo_out/follow \
+		--plot-copy docs/follow_error.png
 
 # Training data: photographs and object cut-outs from Debian/PyPI packages, split by
 # source file, cached outside the repository (LIBRARY_ARGS: e.g. --skip PKG).

@@ -42,6 +42,10 @@ setup(
             'vil-tracker-export = vil_tracker_ros.model.export:main',
             'vil-tracker-model-report = vil_tracker_ros.model.report:main',
             'vil-tracker-demo = vil_tracker_ros.tools.demo:main',
+            'follow_controller = vil_tracker_ros.ros.follow_controller:main',
+            'mavlink_bridge = vil_tracker_ros.ros.mavlink_bridge:main',
+            'gimbal_sim = vil_tracker_ros.ros.gimbal_sim_node:main',
+            'vil-tracker-demo-follow = vil_tracker_ros.ros.follow_demo:main',
         ],
     },
 )
