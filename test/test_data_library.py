@@ -15,7 +15,7 @@ import skimage.data
 
 from vil_tracker_ros.config import SyntheticConfig
 from vil_tracker_ros.data import library as lib
-from vil_tracker_ros.data import library_cli
+from vil_tracker_ros.data import library_build, library_cli, library_sources
 from vil_tracker_ros.data.synth_assets import split_cutouts, split_photos
 from vil_tracker_ros.data.synthetic import make_scene
 
@@ -87,14 +87,14 @@ def _build_deb(tmp_path) -> str:
     return str(tmp_path / 'cache')
 
 
-SOURCES = (lib.Source(PACKAGE, 'photo', ('usr/share/backgrounds/*',)),
-           lib.Source(PACKAGE, 'cutout', ('usr/share/stamps/*.png',)))
+SOURCES = (library_sources.Source(PACKAGE, 'photo', ('usr/share/backgrounds/*',)),
+           library_sources.Source(PACKAGE, 'cutout', ('usr/share/stamps/*.png',)))
 
 
 def test_builds_a_split_deduplicated_library_with_licences(tmp_path):
     cache = _build_deb(tmp_path)
     out = str(tmp_path / 'library')
-    report = lib.build_library(out, SOURCES, cache=cache, download=False)
+    report = library_build.build_library(out, SOURCES, cache=cache, download=False)
     photos = [e for e in report.entries if e.kind == 'photo']
     cutouts = [e for e in report.entries if e.kind == 'cutout']
     # astronaut_small is the same picture as astronaut (kept once, at the higher
@@ -111,10 +111,10 @@ def test_builds_a_split_deduplicated_library_with_licences(tmp_path):
         image = cv2.imread(os.path.join(out, e.file), cv2.IMREAD_UNCHANGED)
         assert image is not None and (image.shape[1], image.shape[0]) == (e.width, e.height)
         if e.kind == 'cutout':
-            assert image.shape[2] == 4 and max(image.shape[:2]) <= lib.CUTOUT_LONG_SIDE
+            assert image.shape[2] == 4 and max(image.shape[:2]) <= library_build.CUTOUT_LONG_SIDE
             assert 0 < (image[..., 3] > 127).mean() < 1
         else:
-            assert min(image.shape[:2]) <= lib.PHOTO_SHORT_SIDE
+            assert min(image.shape[:2]) <= library_build.PHOTO_SHORT_SIDE
     manifest = json.loads((tmp_path / 'library' / lib.MANIFEST).read_text())
     assert manifest['sources'][0]['status'] == 'ok'
 
@@ -136,20 +136,22 @@ def test_split_is_stable_and_by_source_file():
 
 def test_missing_sources_are_reported_and_nothing_at_all_is_an_error(tmp_path):
     cache = _build_deb(tmp_path)
-    absent = lib.Source('vil-tracker-no-such-package', 'photo', ('*',))
-    report = lib.build_library(str(tmp_path / 'lib'), SOURCES + (absent,), cache=cache,
-                               download=False)
+    absent = library_sources.Source('vil-tracker-no-such-package', 'photo', ('*',))
+    report = library_build.build_library(str(tmp_path / 'lib'), SOURCES + (absent,),
+                                         cache=cache, download=False)
     missing = [s for s in report.sources if s['status'] == 'missing']
     assert [s['package'] for s in missing] == ['vil-tracker-no-such-package']
     assert 'vil-tracker-no-such-package' in missing[0]['reason']
     with pytest.raises(lib.LibraryError, match='no picture could be read'):
-        lib.build_library(str(tmp_path / 'empty'), (absent,), cache=cache, download=False)
+        library_build.build_library(str(tmp_path / 'empty'), (absent,), cache=cache,
+                                    download=False)
 
 
 @pytest.mark.skipif(shutil.which('apt-get') is None, reason='apt-get is not installed')
 def test_a_package_apt_cannot_find_gives_a_clear_message(tmp_path):
     with pytest.raises(lib.LibraryError) as err:
-        lib.debian_package_root('vil-tracker-no-such-package', str(tmp_path), download=True)
+        library_sources.debian_package_root('vil-tracker-no-such-package', str(tmp_path),
+                                            download=True)
     msg = str(err.value)
     assert 'apt-get download vil-tracker-no-such-package' in msg and '--skip' in msg
 
@@ -178,7 +180,7 @@ def test_cli_rejects_unknown_skip_and_reports_counts(tmp_path, capsys, monkeypat
 def test_synthetic_scenes_use_the_library_split_with_exact_cutout_boxes(tmp_path):
     cache = _build_deb(tmp_path)
     out = str(tmp_path / 'library')
-    report = lib.build_library(out, SOURCES, cache=cache, download=False)
+    report = library_build.build_library(out, SOURCES, cache=cache, download=False)
     train_cutouts = {e.ident for e in report.entries
                      if e.kind == 'cutout' and e.split == 'train'}
     cfg = SyntheticConfig(split='train', library=out, cutouts=1.0, frame_width=160,

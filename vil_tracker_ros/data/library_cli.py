@@ -14,8 +14,9 @@ import os
 import sys
 from typing import Optional, Sequence
 
-from vil_tracker_ros.data.library import (build_library, DEFAULT_CACHE, DEFAULT_SOURCES,
-                                          LibraryError, SPLITS)
+from vil_tracker_ros.data.library import DEFAULT_CACHE, LibraryError, SPLITS
+from vil_tracker_ros.data.library_build import build_library
+from vil_tracker_ros.data.library_sources import DEFAULT_SOURCES
 
 
 def default_library_dir() -> str:

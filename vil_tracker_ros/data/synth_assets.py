@@ -18,6 +18,8 @@ import numpy as np
 
 from vil_tracker_ros.config import ConfigError, SyntheticConfig
 from vil_tracker_ros.data.library import open_library
+from vil_tracker_ros.data.synth_geometry import (rasterise_alpha, rot_scale, shape_polygon,
+                                                 translate)
 
 # Disjoint photo sets per split ('cat' is the same image as 'chelsea', so it is unused).
 SPLIT_PHOTOS: Dict[str, Tuple[str, ...]] = {
@@ -223,3 +225,62 @@ def _noise_bank(reps: Tuple[int, int]) -> np.ndarray:
     bank = np.tile(tile, (reps[0], reps[1], 1))
     bank.setflags(write=False)
     return bank
+
+
+def draw_target(cfg: SyntheticConfig, photos: Tuple[str, ...], target_px: float,
+                aspect: float, rng: np.random.Generator
+                ) -> Tuple[np.ndarray, np.ndarray, str, str]:
+    """Draw a target -> (rgba, silhouette polygon, source name, shape).
+
+    A library cut-out with probability ``cfg.cutouts`` (when the split has any), else a
+    procedural texture (``cfg.texture``) or a photo patch with a rectangle, ellipse or
+    convex silhouette (``cfg.shapes``), about ``target_px`` on a side at ``aspect``.
+    """
+    cutouts = split_cutouts(cfg)
+    if cutouts and rng.random() < cfg.cutouts:
+        ident = str(rng.choice(cutouts))
+        rgba, poly = cutout_sprite(cfg.library, ident, target_px, rng)
+        return rgba, poly, LIBRARY_PREFIX + ident, 'cutout'
+    tw = max(6, int(round(target_px * math.sqrt(aspect))))
+    th = max(6, int(round(target_px / math.sqrt(aspect))))
+    if rng.random() < cfg.texture:
+        source = str(rng.choice(TEXTURE_KINDS))
+        rgb = procedural_texture(source, tw, th, rng)
+    else:
+        source = str(rng.choice(photos))
+        rgb = photo_patch(load_photo(source, cfg.library), tw, th, rng)
+    shape = 'rect' if rng.random() >= cfg.shapes else str(rng.choice(['ellipse', 'convex']))
+    poly = shape_polygon(shape, tw, th, rng)
+    return np.dstack([rgb, rasterise_alpha(poly, tw, th)]), poly, source, shape
+
+
+def make_occluder(cfg: SyntheticConfig, photos: Tuple[str, ...], target_px: float,
+                  t: np.ndarray, target_centre, rng: np.random.Generator
+                  ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw a foreground patch that crosses the target's image path -> (rgba, poly, poses).
+
+    ``target_centre(i)`` is the target's centre in frame ``i``; poses (L, 3, 3) map the
+    patch into frame coordinates. It starts well clear of the target, which must be
+    visible at frame 0.
+    """
+    length = len(t)
+    size = rng.uniform(1.6, 2.6) * target_px
+    ow = int(round(size * math.exp(rng.uniform(-0.3, 0.3))))
+    oh = int(round(size * size / ow))
+    if rng.random() < 0.5:
+        rgb = procedural_texture(str(rng.choice(TEXTURE_KINDS)), ow, oh, rng)
+    else:
+        rgb = photo_patch(load_photo(str(rng.choice(photos)), cfg.library), ow, oh, rng)
+    poly = shape_polygon(str(rng.choice(['rect', 'ellipse', 'convex'])), ow, oh, rng)
+    rgba = np.dstack([rgb, rasterise_alpha(poly, ow, oh)])
+    t_cross = rng.uniform(0.3, 0.8) * length
+    direction = rng.normal(size=2)
+    direction /= np.linalg.norm(direction)
+    clear = math.hypot(ow, oh) + 2 * target_px + 8
+    speed = max(rng.uniform(0.03, 0.08) * size, clear / t_cross)
+    centre_at_cross = target_centre(min(int(round(t_cross)), length - 1))
+    centres = centre_at_cross + speed * (t - t_cross)[:, None] * direction
+    angle = rng.uniform(-0.4, 0.4)
+    poses = np.stack([translate(*centres[i]) @ rot_scale(angle, 1, 1)
+                      @ translate(-ow / 2, -oh / 2) for i in range(length)])
+    return rgba, poly, poses

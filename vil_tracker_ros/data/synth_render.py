@@ -48,3 +48,37 @@ def motion_blur(image: np.ndarray, vector: np.ndarray) -> np.ndarray:
              (int(round(c + d[0])), int(round(c + d[1]))), 1.0, 1, cv2.LINE_AA)
     kernel /= kernel.sum()
     return cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
+
+
+def pad_outside_frame(image: np.ndarray, view: np.ndarray, colour: np.ndarray,
+                      width: int, height: int) -> None:
+    """Paint output pixels whose centre maps outside the width x height frame with ``colour``."""
+    oh, ow = image.shape[:2]
+    if view[0, 1] == 0 and view[1, 0] == 0 and not view[2, :2].any() and view[0, 0] > 0 \
+            and view[1, 1] > 0:
+        # Scale + translation (every crop): the frame is a rectangle in the output.
+        x0 = view[0, 2] / view[2, 2]
+        x1 = (view[0, 0] * width + view[0, 2]) / view[2, 2]
+        y0 = view[1, 2] / view[2, 2]
+        y1 = (view[1, 1] * height + view[1, 2]) / view[2, 2]
+        c0 = int(np.clip(math.ceil(x0 - 0.5), 0, ow))
+        c1 = int(np.clip(math.ceil(x1 - 0.5), 0, ow))
+        r0 = int(np.clip(math.ceil(y0 - 0.5), 0, oh))
+        r1 = int(np.clip(math.ceil(y1 - 0.5), 0, oh))
+        image[:r0] = colour
+        image[r1:] = colour
+        image[:, :c0] = colour
+        image[:, c1:] = colour
+        return
+    inside = cv2.warpPerspective(np.ones((height, width), np.uint8),
+                                 to_opencv(view), (ow, oh), flags=cv2.INTER_NEAREST,
+                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    image[inside == 0] = colour
+
+
+def coverage(rgba: np.ndarray, h: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Coverage (height, width) float32 in [0, 1] of ``rgba``'s alpha mapped by ``h``."""
+    white = np.dstack([np.full(rgba.shape[:2] + (3,), 255, np.uint8), rgba[..., 3]])
+    canvas = np.zeros((height, width, 3), np.float32)
+    composite(canvas, white, h)
+    return canvas[..., 0] / 255.0

@@ -36,17 +36,15 @@ import numpy as np
 
 from vil_tracker_ros.config import SyntheticConfig
 from vil_tracker_ros.data.sequence import Sequence
-from vil_tracker_ros.data.synth_assets import (colour_jitter, cutout_sprite, display_name,
-                                               frame_noise,
-                                               load_photo, photo_patch, procedural_texture,
-                                               split_cutouts, split_photos, TEXTURE_KINDS,
+from vil_tracker_ros.data.synth_assets import (colour_jitter, display_name, draw_target,
+                                               frame_noise, make_occluder, split_photos,
                                                world_image)
 from vil_tracker_ros.data.synth_geometry import (apply_homography, bounds_overlap,
                                                  clip_polygon, inside_convex, polygon_area,
-                                                 rasterise_alpha, rot_scale, shape_polygon,
-                                                 smooth_signal, to_opencv, translate,
-                                                 trapezoid)
-from vil_tracker_ros.data.synth_render import composite, motion_blur
+                                                 rot_scale, smooth_signal, to_opencv,
+                                                 translate, trapezoid)
+from vil_tracker_ros.data.synth_render import (composite, coverage, motion_blur,
+                                               pad_outside_frame)
 
 # Seed-stream tags: the same user seed gives unrelated streams in each split.
 _SPLIT_TAG = {'train': 0x7A11, 'val': 0x5A1D, 'heldout': 0x4E1D}
@@ -109,27 +107,10 @@ class SyntheticScene:
         # Target: texture, silhouette and world trajectory.
         target_px = rng.uniform(*cfg.target_scale) * short
         aspect = math.exp(rng.uniform(-0.6, 0.6))
-        tw = max(6, int(round(target_px * math.sqrt(aspect))))
-        th = max(6, int(round(target_px / math.sqrt(aspect))))
-        cutouts = split_cutouts(cfg)
-        if cutouts and rng.random() < cfg.cutouts:
-            ident = str(rng.choice(cutouts))
-            rgba, poly = cutout_sprite(cfg.library, ident, target_px, rng)
-            th, tw = rgba.shape[:2]
-            rgb = rgba[..., :3]
-            self.target_source = 'lib:' + ident
-            self.target_shape = 'cutout'
-        else:
-            if rng.random() < cfg.texture:
-                self.target_source = str(rng.choice(TEXTURE_KINDS))
-                rgb = procedural_texture(self.target_source, tw, th, rng)
-            else:
-                self.target_source = str(rng.choice(photos))
-                rgb = photo_patch(load_photo(self.target_source, cfg.library), tw, th, rng)
-            self.target_shape = 'rect' if rng.random() >= cfg.shapes else str(
-                rng.choice(['ellipse', 'convex']))
-            poly = shape_polygon(self.target_shape, tw, th, rng)
-            rgba = np.dstack([rgb, rasterise_alpha(poly, tw, th)])
+        rgba, poly, self.target_source, self.target_shape = draw_target(
+            cfg, photos, target_px, aspect, rng)
+        th, tw = rgba.shape[:2]
+        rgb = rgba[..., :3]
 
         speed_world = cfg.target_speed * short / s0
         fmean = 0.012
@@ -188,7 +169,8 @@ class SyntheticScene:
         # Occluder: a foreground patch crossing the target's image path (frame coordinates).
         self._occluder: Optional[_Sprite] = None
         if L >= 8 and rng.random() < cfg.occlusion:
-            self._occluder = self._make_occluder(rng, photos, target_px, t)
+            self._occluder = _Sprite(*make_occluder(cfg, photos, target_px, t,
+                                                    self._target_centre, rng))
 
         # Photometric effects.
         self._gain = np.exp(cfg.illumination * (smooth_signal(rng, t, dims=1)
@@ -205,33 +187,6 @@ class SyntheticScene:
                 self._blur[i] = cfg.motion_blur * moved[0]
             shaky = rng.random(L) < 0.08
             self._blur[shaky] += cfg.motion_blur * rng.normal(0, 6, size=(int(shaky.sum()), 2))
-
-    def _make_occluder(self, rng: np.random.Generator, photos: SequenceT[str],
-                       target_px: float, t: np.ndarray) -> _Sprite:
-        L = self.length
-        size = rng.uniform(1.6, 2.6) * target_px
-        ow = int(round(size * math.exp(rng.uniform(-0.3, 0.3))))
-        oh = int(round(size * size / ow))
-        if rng.random() < 0.5:
-            rgb = procedural_texture(str(rng.choice(TEXTURE_KINDS)), ow, oh, rng)
-        else:
-            rgb = photo_patch(load_photo(str(rng.choice(photos)), self.cfg.library), ow, oh,
-                              rng)
-        poly = shape_polygon(str(rng.choice(['rect', 'ellipse', 'convex'])), ow, oh, rng)
-        rgba = np.dstack([rgb, rasterise_alpha(poly, ow, oh)])
-        t_cross = rng.uniform(0.3, 0.8) * L
-        direction = rng.normal(size=2)
-        direction /= np.linalg.norm(direction)
-        # Fast enough to be well clear of the target at frame 0 (which must be visible).
-        clear = math.hypot(ow, oh) + 2 * target_px + 8
-        speed = max(rng.uniform(0.03, 0.08) * size, clear / t_cross)
-        ic = int(round(t_cross))
-        centre_at_cross = self._target_centre(min(ic, L - 1))
-        centres = centre_at_cross + speed * (t - t_cross)[:, None] * direction
-        angle = rng.uniform(-0.4, 0.4)
-        poses = np.stack([translate(*centres[i]) @ rot_scale(angle, 1, 1)
-                          @ translate(-ow / 2, -oh / 2) for i in range(L)])
-        return _Sprite(rgba, poly, poses)
 
     def _target_centre(self, i: int) -> np.ndarray:
         h = self._camera[i] @ self._target.poses[i]
@@ -329,33 +284,9 @@ class SyntheticScene:
         if self.cfg.noise > 0:
             image += frame_noise(image.shape[:2], (self._noise_key, i), self.cfg.noise * 255)
         if pad_colour is not None:
-            self._pad_outside_frame(image, view, np.asarray(pad_colour, np.float32)[:3])
+            pad_outside_frame(image, view, np.asarray(pad_colour, np.float32)[:3],
+                              self.width, self.height)
         return np.clip(image, 0, 255).astype(np.uint8)
-
-    def _pad_outside_frame(self, image: np.ndarray, view: np.ndarray,
-                           colour: np.ndarray) -> None:
-        """Paint output pixels whose centre maps outside the frame with ``colour``."""
-        oh, ow = image.shape[:2]
-        if view[0, 1] == 0 and view[1, 0] == 0 and not view[2, :2].any() and view[0, 0] > 0 \
-                and view[1, 1] > 0:
-            # Scale + translation (every crop): the frame is a rectangle in the output.
-            x0 = view[0, 2] / view[2, 2]
-            x1 = (view[0, 0] * self.width + view[0, 2]) / view[2, 2]
-            y0 = view[1, 2] / view[2, 2]
-            y1 = (view[1, 1] * self.height + view[1, 2]) / view[2, 2]
-            c0 = int(np.clip(math.ceil(x0 - 0.5), 0, ow))
-            c1 = int(np.clip(math.ceil(x1 - 0.5), 0, ow))
-            r0 = int(np.clip(math.ceil(y0 - 0.5), 0, oh))
-            r1 = int(np.clip(math.ceil(y1 - 0.5), 0, oh))
-            image[:r0] = colour
-            image[r1:] = colour
-            image[:, :c0] = colour
-            image[:, c1:] = colour
-            return
-        inside = cv2.warpPerspective(np.ones((self.height, self.width), np.uint8),
-                                     to_opencv(view), (ow, oh), flags=cv2.INTER_NEAREST,
-                                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        image[inside == 0] = colour
 
     def target_mask(self, i: int) -> np.ndarray:
         """Coverage (H, W) float32 in [0, 1] of the target in frame ``i``, ignoring occluders.
@@ -372,11 +303,7 @@ class SyntheticScene:
         return self._sprite_mask(self._occluder, self._occluder.poses[i])
 
     def _sprite_mask(self, sprite: _Sprite, h: np.ndarray) -> np.ndarray:
-        white = dataclasses.replace(sprite, rgba=np.dstack(
-            [np.full(sprite.rgba.shape[:2] + (3,), 255, np.uint8), sprite.rgba[..., 3]]))
-        canvas = np.zeros((self.height, self.width, 3), np.float32)
-        composite(canvas, white.rgba, h)
-        return canvas[..., 0] / 255.0
+        return coverage(sprite.rgba, h, self.width, self.height)
 
     def frame_mean(self, i: int) -> Tuple[float, float, float]:
         """Approximate per-channel mean of frame ``i``: its background at 32 px, lit.
