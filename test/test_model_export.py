@@ -13,9 +13,9 @@ onnx = pytest.importorskip('onnx', reason='onnx is not installed')
 pytest.importorskip('onnxruntime', reason='onnxruntime is not installed')
 
 
-def _trained_like_tiny(scan):
+def _trained_like_tiny(scan, correlation=False):
     torch.manual_seed(0)
-    model = build_model(get_config('vil_tiny', scan=scan))
+    model = build_model(get_config('vil_tiny', scan=scan, head_correlation=correlation))
     model.set_film_enabled(True)
     with torch.no_grad():  # non-trivial FiLM / TMoE context / BN statistics
         for p in model.parameters():
@@ -26,9 +26,10 @@ def _trained_like_tiny(scan):
     return model.eval()
 
 
-@pytest.mark.parametrize('scan', ['full_flip', 'template_first'])
-def test_onnx_parity(tmp_path, scan):
-    model = _trained_like_tiny(scan)
+@pytest.mark.parametrize('scan,correlation', [('full_flip', False), ('template_first', False),
+                                              ('full_flip', True), ('template_first', True)])
+def test_onnx_parity(tmp_path, scan, correlation):
+    model = _trained_like_tiny(scan, correlation)
     track_path, template_path = export.export_onnx(model, tmp_path / 'tiny.onnx')
     assert track_path.is_file() and template_path.is_file()
     proto = onnx.load(str(track_path))

@@ -62,9 +62,10 @@ def test_every_variant_runs(variant):
         _check_output(model(template, search, ctx), batch, cfg)
 
 
+@pytest.mark.parametrize('correlation', [False, True])
 @pytest.mark.parametrize('scan', ['full_flip', 'template_first'])
-def test_track_equals_forward(scan):
-    cfg = get_config('vil_tiny', scan=scan)
+def test_track_equals_forward(scan, correlation):
+    cfg = get_config('vil_tiny', scan=scan, head_correlation=correlation)
     torch.manual_seed(0)
     model = build_model(cfg).eval()
     model.set_film_enabled(True)
@@ -199,3 +200,31 @@ def test_half_precision_stays_finite(scan):
         out = half.track(half.encode_template(template.half()), search.half())
     assert all(torch.isfinite(v).all() for v in out.as_tuple())
     assert (out.score_map.float() - ref.score_map).abs().max() < 1e-2
+
+
+def test_correlation_prior_grows_from_a_checkpoint_without_changing_its_output():
+    from vil_tracker_ros.model.checkpoint import grow_from
+    torch.manual_seed(0)
+    src = build_model(get_config('vil_tiny', scan='template_first')).eval()
+    with torch.no_grad():
+        for p in src.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    grown = build_model(get_config('vil_tiny', scan='template_first', head_correlation=True,
+                                   film_start_epoch=0))
+    nt = grown.num_template_tokens
+    assert grown.center_head.score[0][0].in_channels == 32 + nt
+    grow_from(grown, src)
+    grown.eval()
+    template, search = _inputs(src.cfg, batch=2)
+    with torch.no_grad():
+        a, b = src(template, search), grown(template, search)
+    for x, y in zip(a.as_tuple(), b.as_tuple()):
+        assert (x - y).abs().max() <= 1e-5
+    # The new inputs matter once their weights move: the correlation is wired in.
+    with torch.no_grad():
+        grown.center_head.score[0][0].weight[:, 32:].normal_(std=1.0)
+        c = grown(template, search)
+    assert (c.score_map - b.score_map).abs().max() > 1e-3
+    with pytest.raises(ConfigError, match='embed_dim'):
+        grow_from(build_model(get_config('vil_tiny', embed_dim=16, head_correlation=True)),
+                  src)

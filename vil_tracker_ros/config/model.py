@@ -19,6 +19,8 @@ class ModelConfig:
     'full_flip' flips the whole [template, search] sequence (seed / official ViL);
     'template_first' flips template and search separately so the template comes first
     in both directions, which makes its per-block state cacheable (search-only track).
+    ``head_correlation`` feeds the heads the cosine similarity of each search token with
+    each template token (an explicit matching prior) next to the search features.
     """
 
     variant: str = 'vil_s'
@@ -43,6 +45,7 @@ class ModelConfig:
     head_channels: int = 148         # center head first conv width (halved per layer)
     head_layers: int = 4             # 3x3 conv-BN-ReLU layers per center-head branch
     uncertainty_channels: int = 128
+    head_correlation: bool = False   # template-search correlation channels into the heads
 
     def validate(self) -> None:
         for name in ('embed_dim', 'depth', 'num_heads', 'patch_size', 'template_size',

@@ -111,3 +111,40 @@ def load_checkpoint(path: Union[str, os.PathLike], map_location: Any = 'cpu'
     info = {'format_version': payload['format_version'], 'model_config': cfg,
             'extra': payload.get('extra') or {}}
     return model, info
+
+
+# Fields a model may change from a checkpoint's config and still start from its weights
+# (film_start_epoch is a training schedule, not architecture).
+GROWABLE_FIELDS = ('variant', 'head_correlation', 'film_start_epoch')
+
+
+def grow_from(model: ViLTracker, source: ViLTracker) -> None:
+    """Start ``model`` from ``source``, whose config differs only in GROWABLE_FIELDS.
+
+    Every tensor of the same shape is copied. A conv whose input channels grew (the heads
+    when ``head_correlation`` adds the correlation channels) keeps the source's weights
+    on the old channels and zero on the new ones, so the grown model computes exactly
+    what the source did until training moves the new weights.
+    """
+    diff = [f for f in to_dict(model.cfg) if f not in GROWABLE_FIELDS
+            and getattr(model.cfg, f) != getattr(source.cfg, f)]
+    if diff:
+        raise ConfigError(f'cannot grow from a checkpoint that differs in {", ".join(diff)}')
+    target = model.state_dict()
+    loaded = {}
+    for key, value in source.state_dict().items():
+        want = target[key]
+        if want.shape == value.shape:
+            loaded[key] = value
+        elif (want.dim() == 4 and want.shape[0] == value.shape[0]
+              and want.shape[2:] == value.shape[2:] and want.shape[1] > value.shape[1]):
+            grown = torch.zeros_like(want)
+            grown[:, :value.shape[1]] = value
+            loaded[key] = grown
+        else:
+            raise ConfigError(f'cannot grow {key}: {tuple(value.shape)} -> '
+                              f'{tuple(want.shape)}')
+    missing = sorted(set(target) - set(loaded))
+    if missing:
+        raise ConfigError(f'cannot grow: no source for {", ".join(missing)}')
+    model.load_state_dict(loaded)

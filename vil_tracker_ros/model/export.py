@@ -41,22 +41,27 @@ def template_state_names(model: ViLTracker) -> List[str]:
     """Flat tensor names of a TemplateState for this model's scan mode."""
     if model.cfg.scan == 'full_flip':
         return ['template_tokens']
-    return [f'block{i}_{part}' for i in range(len(model.blocks)) for part in _STATE_PARTS]
+    names = [f'block{i}_{part}' for i in range(len(model.blocks)) for part in _STATE_PARTS]
+    return names + (['template_features'] if model.cfg.head_correlation else [])
 
 
 def flatten_state(model: ViLTracker, tstate: TemplateState) -> List[torch.Tensor]:
     if model.cfg.scan == 'full_flip':
         return [tstate.tokens]
-    return [t for state in tstate.block_states for t in state]
+    flat = [t for state in tstate.block_states for t in state]
+    return flat + ([tstate.features] if model.cfg.head_correlation else [])
 
 
 def unflatten_state(model: ViLTracker, flat: Sequence[torch.Tensor]) -> TemplateState:
     if model.cfg.scan == 'full_flip':
         return TemplateState(tokens=flat[0])
+    features = None
+    if model.cfg.head_correlation:
+        flat, features = flat[:-1], flat[-1]
     states = [MLSTMState(*flat[i:i + 4]) for i in range(0, len(flat), 4)]
     # tokens are only used for the batch size in template_first mode
     return TemplateState(tokens=flat[0].new_zeros(flat[0].shape[0], 0, 0),
-                         block_states=states)
+                         block_states=states, features=features)
 
 
 class _TemplateGraph(nn.Module):

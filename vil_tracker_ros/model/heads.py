@@ -6,6 +6,10 @@
 CenterHead (OSTrack style): three conv stacks predict a score map (target centre
 probability), a size map (normalised w, h) and an offset map (sub-cell centre offset,
 in cells). UncertaintyHead: log-variance of (cx, cy, w, h) for the Kalman filter.
+``template_correlation`` is the optional explicit matching prior fed to both heads: the
+cosine similarity of every search token with every template token (SiamFC-style
+pixel-wise correlation), so the heads see "where does this look like the template"
+directly instead of having to learn it from the backbone features alone.
 """
 
 from typing import Tuple
@@ -31,6 +35,15 @@ def conv_stack(cin: int, channels: int, layers: int, out: int) -> nn.Sequential:
         cin = cout
     mods.append(nn.Conv2d(cin, out, 1))
     return nn.Sequential(*mods)
+
+
+def template_correlation(search: torch.Tensor, template: torch.Tensor, height: int,
+                         width: int) -> torch.Tensor:
+    """Cosine similarity map: search (B, Ns, d), template (B, Nt, d) -> (B, Nt, H, W)."""
+    s = nn.functional.normalize(search, dim=-1)  # (B, Ns, d)
+    t = nn.functional.normalize(template, dim=-1)  # (B, Nt, d)
+    corr = torch.bmm(t, s.transpose(1, 2))  # (B, Nt, Ns)
+    return corr.reshape(corr.shape[0], corr.shape[1], height, width)
 
 
 class CenterHead(nn.Module):

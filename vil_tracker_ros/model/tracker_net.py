@@ -18,7 +18,8 @@ from torch import nn
 
 from vil_tracker_ros.config import ModelConfig
 from vil_tracker_ros.model.film import TemporalFiLM
-from vil_tracker_ros.model.heads import CenterHead, decode_center, UncertaintyHead
+from vil_tracker_ros.model.heads import (CenterHead, decode_center, template_correlation,
+                                         UncertaintyHead)
 from vil_tracker_ros.model.mlstm import MLSTMState
 from vil_tracker_ros.model.tmoe import TMoE
 from vil_tracker_ros.model.vil import PatchEmbed, ViLBlock
@@ -54,10 +55,13 @@ class TemplateState:
 
     ``tokens``: embedded template tokens (B, Nt, d) (used by scan='full_flip').
     ``block_states``: per-block mLSTM state after the template (scan='template_first').
+    ``features``: final normalised template tokens (B, Nt, d) for the correlation prior
+    (scan='template_first' with ``head_correlation``; else None).
     """
 
     tokens: torch.Tensor
     block_states: List[MLSTMState] = field(default_factory=list)
+    features: Optional[torch.Tensor] = None
 
     @property
     def batch_size(self) -> int:
@@ -88,8 +92,13 @@ class ViLTracker(nn.Module):
         if cfg.film:
             after = [i for i in range(cfg.depth - 1) if (i + 1) % cfg.film_every == 0]
             self.film = TemporalFiLM(d, cfg.film_hidden, after)
-        self.center_head = CenterHead(d, cfg.head_channels, cfg.head_layers)
-        self.uncertainty_head = UncertaintyHead(d, cfg.uncertainty_channels)
+        head_in = d + (self.num_template_tokens if cfg.head_correlation else 0)
+        self.center_head = CenterHead(head_in, cfg.head_channels, cfg.head_layers)
+        self.uncertainty_head = UncertaintyHead(head_in, cfg.uncertainty_channels)
+
+    @property
+    def num_template_tokens(self) -> int:
+        return (self.cfg.template_size // self.cfg.patch_size) ** 2
 
     # ------------------------------------------------------------------ switches
     @property
@@ -129,14 +138,25 @@ class ViLTracker(nn.Module):
             return x_s
         return self.film.modulate(i, x_s, ctx, ctx_weight)
 
-    def _heads(self, x_s: torch.Tensor, h: int, w: int) -> TrackerOutput:
+    def _heads(self, x_s: torch.Tensor, h: int, w: int,
+               t_feat: Optional[torch.Tensor] = None) -> TrackerOutput:
+        """Heads on search tokens; ``t_feat`` (B, Nt, d): normalised template tokens."""
         x_s = self.norm(x_s)  # (B, Ns, d)
         ctx = x_s.mean(dim=1)  # (B, d) pooled search features -> next frame's context
         feat = x_s.transpose(1, 2).reshape(x_s.shape[0], -1, h, w)  # (B, d, Hf, Wf)
+        if self.cfg.head_correlation:
+            if t_feat is None:
+                raise ValueError('head_correlation needs the template features')
+            corr = template_correlation(x_s, t_feat, h, w)  # (B, Nt, Hf, Wf)
+            feat = torch.cat([feat, corr], dim=1)  # (B, d + Nt, Hf, Wf)
         score, size, offset = self.center_head(feat)
         boxes, scores = decode_center(score, size, offset)
         log_var = self.uncertainty_head(feat)  # (B, 4)
         return TrackerOutput(boxes, scores, score, size, offset, log_var, ctx)
+
+    def _template_features(self, t_tok: torch.Tensor) -> Optional[torch.Tensor]:
+        """Return the final template tokens (B, Nt, d), normalised, if the heads correlate."""
+        return self.norm(t_tok) if self.cfg.head_correlation else None
 
     @staticmethod
     def _check_ctx(ctx: Optional[torch.Tensor], batch: int, dim: int) -> None:
@@ -146,14 +166,14 @@ class ViLTracker(nn.Module):
 
     def _run_full(self, x_t: torch.Tensor, x_s: torch.Tensor, ctx: Optional[torch.Tensor],
                   ctx_weight: Optional[torch.Tensor]) -> torch.Tensor:
-        """All blocks over [template, search] (parallel form); returns search tokens."""
+        """All blocks over [template, search] (parallel form) -> (search, template) tokens."""
         nt = x_t.shape[1]
         x = torch.cat([x_t, x_s], dim=1)  # (B, Nt+Ns, d)
         for i, block in enumerate(self.blocks):
             x = block(x, nt, ctx, ctx_weight)  # (B, Nt+Ns, d)
             if self.film is not None and self.film.applies_after(i):
                 x = torch.cat([x[:, :nt], self._film(i, x[:, nt:], ctx, ctx_weight)], dim=1)
-        return x[:, nt:]  # (B, Ns, d)
+        return x[:, nt:], x[:, :nt]  # (B, Ns, d), (B, Nt, d)
 
     # ------------------------------------------------------------------ entry points
     def forward(self, template: torch.Tensor, search: torch.Tensor,
@@ -163,7 +183,8 @@ class ViLTracker(nn.Module):
         if x_t.shape[0] != x_s.shape[0]:
             raise ValueError(f'template batch {x_t.shape[0]} != search batch {x_s.shape[0]}')
         self._check_ctx(temporal_ctx, x_s.shape[0], self.cfg.embed_dim)
-        return self._heads(self._run_full(x_t, x_s, temporal_ctx, None), h, w)
+        s_tok, t_tok = self._run_full(x_t, x_s, temporal_ctx, None)
+        return self._heads(s_tok, h, w, self._template_features(t_tok))
 
     def encode_template(self, template: torch.Tensor) -> TemplateState:
         """Template work done once per (re)initialisation."""
@@ -175,7 +196,8 @@ class ViLTracker(nn.Module):
         for block in self.blocks:
             x, state = block.forward_template(x)  # (B, Nt, d)
             states.append(state)
-        return TemplateState(tokens=x_t, block_states=states)
+        return TemplateState(tokens=x_t, block_states=states,
+                             features=self._template_features(x))
 
     def track(self, tstate: TemplateState, search: torch.Tensor,
               temporal_ctx: Optional[torch.Tensor] = None,
@@ -187,15 +209,15 @@ class ViLTracker(nn.Module):
                              f'search batch {x_s.shape[0]}')
         self._check_ctx(temporal_ctx, x_s.shape[0], self.cfg.embed_dim)
         if self.cfg.scan == 'full_flip':
-            return self._heads(self._run_full(tstate.tokens, x_s, temporal_ctx, ctx_weight),
-                               h, w)
+            s_tok, t_tok = self._run_full(tstate.tokens, x_s, temporal_ctx, ctx_weight)
+            return self._heads(s_tok, h, w, self._template_features(t_tok))
         if len(tstate.block_states) != len(self.blocks):
             raise ValueError(f'template state has {len(tstate.block_states)} block states, '
                              f'the model has {len(self.blocks)} blocks')
         for i, (block, state) in enumerate(zip(self.blocks, tstate.block_states)):
             x_s = block.forward_search(x_s, state, temporal_ctx, ctx_weight)  # (B, Ns, d)
             x_s = self._film(i, x_s, temporal_ctx, ctx_weight)  # (B, Ns, d)
-        return self._heads(x_s, h, w)
+        return self._heads(x_s, h, w, tstate.features)
 
 
 def build_model(cfg: ModelConfig) -> ViLTracker:
