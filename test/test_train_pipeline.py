@@ -303,3 +303,50 @@ def test_export_weights_and_plot(tmp_path):
     png = tmp_path / 'curve.png'
     plot_metrics(str(run / 'metrics.csv'), str(png), 'tiny')
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_init_checkpoint_grows_into_the_correlation_prior(tmp_path):
+    Trainer(load_config(None, tiny_overrides(str(tmp_path / 'p1'))
+                        + ['run.max_steps=1'])).run()
+    init = str(tmp_path / 'p1' / 'last.pt')
+    trainer = Trainer(load_config(None, tiny_overrides(str(tmp_path / 'p2'))
+                                  + [f'init_checkpoint={init}', 'model.head_correlation=true',
+                                     'model.film_start_epoch=0']))
+    assert trainer.model.cfg.head_correlation
+    batch = next(iter(trainer._loader(0, 0)))
+    assert math.isfinite(trainer.train_step(batch, trainer.curriculum.state(0))['loss'])
+    with pytest.raises(TrainError, match='embed_dim'):
+        Trainer(load_config(None, tiny_overrides(str(tmp_path / 'p3'))
+                            + [f'init_checkpoint={init}', 'model.embed_dim=16']))
+
+
+def test_sigterm_to_the_process_group_with_loader_workers_saves_and_exits_0(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    out = tmp_path / 'run'
+    args = tiny_overrides(str(out)) + ['data.num_workers=1', 'optim.epochs=1000']
+    cmd = [sys.executable, '-m', 'vil_tracker_ros.train.cli']
+    for a in args:
+        cmd += ['--set', a]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        metrics = out / 'metrics.csv'
+        while time.monotonic() < deadline and proc.poll() is None:
+            if metrics.exists() and len(metrics.read_text().splitlines()) >= 3:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.stdout.read()
+        os.killpg(proc.pid, signal.SIGTERM)    # as `kill -- -PGID` or a service stop does
+        output, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    assert proc.returncode == 0, output
+    state = torch.load(out / 'last.pt', map_location='cpu', weights_only=False)
+    steps = [int(r.split(',')[0]) for r in metrics.read_text().splitlines()[1:]]
+    assert state['extra']['train_state']['step'] >= steps[-1] >= 2

@@ -17,10 +17,7 @@ step with a checkpoint.
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass
 import logging
-import math
 import os
 import signal
 import time
@@ -33,145 +30,35 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from vil_tracker_ros.config import from_dict, to_dict, TrainConfig
+from vil_tracker_ros.config import ConfigError, from_dict, to_dict, TrainConfig
 from vil_tracker_ros.core.preprocess import normalize
 from vil_tracker_ros.data.sampler import (build_sources, epoch_batches, PairDataset,
                                           SamplingState)
-from vil_tracker_ros.model.checkpoint import load_checkpoint, save_checkpoint
+from vil_tracker_ros.model.checkpoint import grow_from, load_checkpoint, save_checkpoint
 from vil_tracker_ros.model.tracker_net import build_model
 from vil_tracker_ros.train import losses as L
-from vil_tracker_ros.train.curriculum import Curriculum, CurriculumState, sample_weights
-
+from vil_tracker_ros.train.curriculum import Curriculum, CurriculumState
+from vil_tracker_ros.train.logbook import MetricsLog
+from vil_tracker_ros.train.objective import compute_losses, lr_factor, param_groups
+from vil_tracker_ros.train.runtime import (init_distributed, pick_device, set_determinism,
+                                           TrainError)
 LOG = logging.getLogger(__name__)
 
-CSV_FIELDS = ('step', 'epoch', 'lr', 'loss', 'focal', 'giou', 'l1', 'nll', 'contrastive',
-              'distill', 'iou', 'difficulty', 'film', 'samples_per_s', 'elapsed_s')
-BACKBONE_PREFIXES = ('patch_embed.', 'blocks.', 'norm.')
 TRAIN_STATE_VERSION = 1
 
 
-class TrainError(RuntimeError):
-    """Training cannot start or continue (bad resume file, diverged loss, ...)."""
-
-
-# ------------------------------------------------------------------- processes
-
-
-@dataclass
-class DistInfo:
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-
-def _init_distributed(device_kind: str) -> DistInfo:
-    world = int(os.environ.get('WORLD_SIZE', '1'))
-    if world <= 1:
-        return DistInfo()
-    info = DistInfo(int(os.environ['RANK']), world, int(os.environ.get('LOCAL_RANK', '0')))
-    if not dist.is_initialized():
-        dist.init_process_group(backend='nccl' if device_kind == 'cuda' else 'gloo')
-    return info
-
-
-def _pick_device(cfg: TrainConfig) -> torch.device:
-    want = cfg.run.device
-    if want == 'cuda' and not torch.cuda.is_available():
-        raise TrainError('run.device is cuda but no CUDA device is available')
-    if want == 'cuda' or (want == 'auto' and torch.cuda.is_available()):
-        return torch.device('cuda', int(os.environ.get('LOCAL_RANK', '0')))
-    return torch.device('cpu')
-
-
-def _set_determinism(cfg: TrainConfig, device: torch.device) -> None:
-    if cfg.run.threads > 0:
-        torch.set_num_threads(cfg.run.threads)
-    torch.manual_seed(cfg.run.seed)
-    np.random.seed(cfg.run.seed % (2 ** 32))
-    if cfg.run.deterministic:
-        if device.type == 'cuda':
-            os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
-            torch.backends.cudnn.benchmark = False
-        torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-# -------------------------------------------------------------------- schedule
-
-
-def lr_factor(cfg: TrainConfig, step: int, steps_per_epoch: int) -> float:
-    """Learning-rate multiplier at optimiser ``step`` (a pure function: resumes exactly)."""
-    o = cfg.optim
-    if o.warmup_steps > 0 and step < o.warmup_steps:
-        return (step + 1) / o.warmup_steps
-    if o.schedule == 'constant':
-        return 1.0
-    if o.schedule == 'step':
-        return 0.1 if step // steps_per_epoch >= o.lr_drop_epoch else 1.0
-    total = max(1, o.epochs * steps_per_epoch - o.warmup_steps)
-    t = min(1.0, max(0, step - o.warmup_steps) / total)
-    return o.min_lr_ratio + (1 - o.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t))
-
-
-def param_groups(model: nn.Module, cfg: TrainConfig) -> List[Dict]:
-    """Build AdamW groups: backbone at ``lr * backbone_lr_scale``; no decay on 1-D/embeddings."""
-    o = cfg.optim
-    groups: Dict[tuple, List[nn.Parameter]] = {}
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        backbone = name.startswith(BACKBONE_PREFIXES)
-        no_decay = p.ndim <= 1 or 'pos_' in name or 'type_embed' in name
-        groups.setdefault((backbone, no_decay), []).append(p)
-    out = []
-    for (backbone, no_decay), params in sorted(groups.items()):
-        scale = o.backbone_lr_scale if backbone else 1.0
-        out.append({'params': params, 'lr': o.lr * scale, 'base_lr': o.lr * scale,
-                    'weight_decay': 0.0 if no_decay else o.weight_decay})
-    return out
-
-
-# ----------------------------------------------------------------------- losses
-
-
-def compute_losses(out, target: torch.Tensor, cfg: TrainConfig, hard_weight: float
-                   ) -> Dict[str, torch.Tensor]:
-    """Per-batch losses from a ``TrackerOutput`` and (B, 4) normalised cxcywh targets.
-
-    Size and offset are supervised at the ground-truth centre cell (CenterNet),
-    not at the predicted peak, so early random peaks do not teach nonsense.
-    The curriculum's self-paced weights re-weight samples of all three main
-    losses.
-    """
-    lc = cfg.loss
-    feat = out.score_map.shape[-1]
-    heat = L.gaussian_heatmap(target, feat)                              # (B, 1, F, F)
-    idx = L.center_index(target, feat)                                   # (B,)
-    pred = L.boxes_at(out.size_map, out.offset_map, idx)                 # (B, 4)
-    per = {
-        'focal': L.focal_loss(out.score_map, heat, lc.focal_alpha, lc.focal_beta,
-                              reduction='none'),
-        'giou': L.giou_loss(pred, target, reduction='none'),
-        'l1': L.l1_loss(pred, target, reduction='none'),
-    }
-    combined = lc.focal * per['focal'] + lc.giou * per['giou'] + lc.l1 * per['l1']
-    w = sample_weights(combined, hard_weight)                            # (B,)
-    result = {k: (v * w).mean() for k, v in per.items()}
-    result['nll'] = L.uncertainty_nll(pred, target, out.log_var)
-    with torch.no_grad():
-        _, iou = L.box_giou(out.boxes.detach(), target)
-        result['iou'] = iou.mean()
-    return result
-
-
 # ---------------------------------------------------------------------- trainer
+
+
+def _ignore_stop_signals(worker_id: int) -> None:
+    """Make a DataLoader worker leave SIGINT/SIGTERM to the main process.
+
+    Ctrl-C reaches the whole process group and ``pkill -f`` matches the workers' command
+    line too; a worker dying of it would crash the loader before the main process could
+    finish its step and write the checkpoint. The main process ends the workers itself.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 class Trainer:
@@ -179,9 +66,9 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg
-        self.device = _pick_device(cfg)
-        self.dist = _init_distributed(self.device.type)
-        _set_determinism(cfg, self.device)
+        self.device = pick_device(cfg)
+        self.dist = init_distributed(self.device.type)
+        set_determinism(cfg, self.device)
         self.out_dir = cfg.run.out_dir
         if self.dist.is_main:
             os.makedirs(self.out_dir, exist_ok=True)
@@ -225,16 +112,25 @@ class Trainer:
             self.ddp = nn.parallel.DistributedDataParallel(
                 self.model, device_ids=ids, find_unused_parameters=True)
         self._stop = False
-        self._csv = None
-        self._tb = None
+        self.logbook = MetricsLog(cfg, self.out_dir, self.dist.is_main)
 
     # ---------------------------------------------------------------- loading
     def _load_init(self, path: str) -> None:
+        """Start from ``path``'s weights.
+
+        A model that only adds the correlation prior grows from them
+        (``model.checkpoint.grow_from``).
+        """
         src, _ = load_checkpoint(path, map_location='cpu')
-        if src.cfg != self.cfg.model:
+        if src.cfg == self.cfg.model:
+            self.model.load_state_dict(src.state_dict())
+            return
+        try:
+            grow_from(self.model, src)
+        except ConfigError as exc:
             raise TrainError(f'init_checkpoint {path}: its ModelConfig differs from '
-                             f'model.* in the training config ({src.cfg} vs {self.cfg.model})')
-        self.model.load_state_dict(src.state_dict())
+                             f'model.* in the training config ({exc})') from exc
+        LOG.info('grew the model from %s', path)
 
     def _load_teacher(self):
         path = self.cfg.loss.teacher_checkpoint
@@ -306,42 +202,6 @@ class Trainer:
             state['adw'] = self.adw.state_dict()
         save_checkpoint(path, self.model, extra={'train_state': state})
         return path
-
-    # ---------------------------------------------------------------- logging
-    def _open_logs(self) -> None:
-        if not self.dist.is_main:
-            return
-        path = os.path.join(self.out_dir, 'metrics.csv')
-        new = not os.path.exists(path) or os.path.getsize(path) == 0
-        self._csv_file = open(path, 'a', newline='', encoding='utf-8')
-        self._csv = csv.DictWriter(self._csv_file, fieldnames=CSV_FIELDS)
-        if new:
-            self._csv.writeheader()
-        import yaml
-        with open(os.path.join(self.out_dir, 'config.yaml'), 'w', encoding='utf-8') as f:
-            yaml.safe_dump(to_dict(self.cfg), f, sort_keys=False)
-        if self.cfg.run.tensorboard:
-            from torch.utils.tensorboard import SummaryWriter
-            self._tb = SummaryWriter(os.path.join(self.out_dir, 'tb'))
-
-    def _log(self, row: Dict[str, float]) -> None:
-        if self._csv is None:
-            return
-        self._csv.writerow({k: row.get(k, '') for k in CSV_FIELDS})
-        self._csv_file.flush()
-        if self._tb is not None:
-            for k, v in row.items():
-                if k not in ('step', 'epoch'):
-                    self._tb.add_scalar(f'train/{k}', v, row['step'])
-            self._tb.flush()
-
-    def _close_logs(self) -> None:
-        if self._csv is not None:
-            self._csv_file.close()
-            self._csv = None
-        if self._tb is not None:
-            self._tb.close()
-            self._tb = None
 
     # ---------------------------------------------------------------- one step
     def _batch_to(self, batch: Dict[str, torch.Tensor]):
@@ -445,7 +305,8 @@ class Trainer:
                                 epoch, self.cfg.run.seed, self.dist.rank,
                                 self.dist.world_size, start_batch)
         return DataLoader(self.dataset, batch_sampler=batches,
-                          num_workers=self.cfg.data.num_workers)
+                          num_workers=self.cfg.data.num_workers,
+                          worker_init_fn=_ignore_stop_signals)
 
     def run(self) -> nn.Module:
         """Train until ``optim.epochs`` (or ``run.max_steps``, or a signal); return the model."""
@@ -456,10 +317,11 @@ class Trainer:
                 handlers[sig] = signal.signal(sig, self._on_signal)
             except ValueError:   # not the main thread
                 pass
-        self._open_logs()
+        self.logbook.start()
         last_ckpt = time.monotonic()
         window: Dict[str, List[float]] = {}
         t_window = time.monotonic()
+        data_wait = 0.0
         try:
             while self.step < cfg.optim.epochs * self.steps_per_epoch:
                 if self._should_stop():
@@ -474,10 +336,13 @@ class Trainer:
                     from tqdm import tqdm
                     bar = tqdm(total=self.steps_per_epoch, initial=start,
                                desc=f'epoch {epoch}', dynamic_ncols=True, leave=False)
+                t_ready = time.monotonic()
                 for batch in self._loader(epoch, start):
                     t0 = time.monotonic()
+                    data_wait += t0 - t_ready   # time the step waited for its batch
                     scalars = self.train_step(batch, cstate)
-                    self.elapsed += time.monotonic() - t0
+                    t_ready = time.monotonic()
+                    self.elapsed += t_ready - t0
                     for k, v in scalars.items():
                         window.setdefault(k, []).append(v)
                     if bar is not None:
@@ -491,8 +356,10 @@ class Trainer:
                         row.update(step=self.step, epoch=epoch, difficulty=cstate.difficulty,
                                    film=float(cstate.film), elapsed_s=self.elapsed,
                                    samples_per_s=n * cfg.optim.batch_size
-                                   * self.dist.world_size / max(1e-9, now - t_window))
-                        self._log(row)
+                                   * self.dist.world_size / max(1e-9, now - t_window),
+                                   data_fraction=data_wait / max(1e-9, now - t_window))
+                        data_wait = 0.0
+                        self.logbook.log(row)
                         window, t_window = {}, now
                     minutes = cfg.run.checkpoint_every_minutes
                     due = (cfg.run.checkpoint_every_steps
@@ -513,7 +380,7 @@ class Trainer:
             self._sync_buffers()
             self.save()
         finally:
-            self._close_logs()
+            self.logbook.close()
             for sig, h in handlers.items():
                 signal.signal(sig, h)
         return self.model

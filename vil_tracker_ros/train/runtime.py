@@ -1,0 +1,63 @@
+# Copyright 2026 The vil_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+
+"""Where training runs: process group (torchrun / DDP), device and determinism."""
+
+from dataclasses import dataclass
+import os
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from vil_tracker_ros.config import TrainConfig
+
+
+class TrainError(RuntimeError):
+    """Training cannot start or continue (bad resume file, diverged loss, ...)."""
+
+
+@dataclass
+class DistInfo:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+
+def init_distributed(device_kind: str) -> DistInfo:
+    world = int(os.environ.get('WORLD_SIZE', '1'))
+    if world <= 1:
+        return DistInfo()
+    info = DistInfo(int(os.environ['RANK']), world, int(os.environ.get('LOCAL_RANK', '0')))
+    if not dist.is_initialized():
+        dist.init_process_group(backend='nccl' if device_kind == 'cuda' else 'gloo')
+    return info
+
+
+def pick_device(cfg: TrainConfig) -> torch.device:
+    want = cfg.run.device
+    if want == 'cuda' and not torch.cuda.is_available():
+        raise TrainError('run.device is cuda but no CUDA device is available')
+    if want == 'cuda' or (want == 'auto' and torch.cuda.is_available()):
+        return torch.device('cuda', int(os.environ.get('LOCAL_RANK', '0')))
+    return torch.device('cpu')
+
+
+def set_determinism(cfg: TrainConfig, device: torch.device) -> None:
+    if cfg.run.threads > 0:
+        torch.set_num_threads(cfg.run.threads)
+    torch.manual_seed(cfg.run.seed)
+    np.random.seed(cfg.run.seed % (2 ** 32))
+    if cfg.run.deterministic:
+        if device.type == 'cuda':
+            os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
+            torch.backends.cudnn.benchmark = False
+        torch.use_deterministic_algorithms(True, warn_only=True)
