@@ -340,3 +340,60 @@ def test_backend_failure_or_bad_output_leaves_state_intact():
     res = trk.track(frame(box), 2 * DT)
     assert res.accepted and res.frame_index == 2
     assert str(res.status) == 'tracking' and res.status == 'tracking'
+
+
+def test_global_search_centres_tile_the_image_within_the_budget():
+    from vil_tracker_ros.core.tracker import global_search_centres
+    centres = global_search_centres(640, 480, (40.0, 40.0), 4.0, 64)   # 160 px tiles
+    xs = sorted({c[0] for c in centres})
+    ys = sorted({c[1] for c in centres})
+    assert xs[0] == pytest.approx(80.0) and xs[-1] == pytest.approx(560.0)
+    assert ys[0] == pytest.approx(80.0) and ys[-1] == pytest.approx(400.0)
+    assert max(np.diff(xs)) <= 0.75 * 160 + 1e-9 and max(np.diff(ys)) <= 0.75 * 160 + 1e-9
+    assert len(global_search_centres(640, 480, (40.0, 40.0), 4.0, 6)) <= 6
+    assert global_search_centres(100, 80, (40.0, 40.0), 4.0, 12) == [(50.0, 40.0)]
+
+
+def test_global_search_relocates_a_target_that_jumped_far_away():
+    trk, be = make(lost_frames=2, max_search_factor=4.0, global_search_interval=3,
+                   global_search_max_tiles=16)
+    box = (20.0, 20.0, 20.0, 20.0)
+    trk.initialize(frame(box), box, 0.0)
+    trk.track(frame(box), DT)
+    far = (270.0, 190.0, 20.0, 20.0)   # outside any local search crop (80 px around box)
+    results = [trk.track(frame(far), k * DT) for k in range(2, 8)]
+    assert [r.status.value for r in results[:2]] == ['tracking', 'lost']
+    # The first frame that starts lost searches globally (then every 3rd lost frame).
+    assert not any(r.global_search for r in results[:2])
+    found = results[2]
+    assert found.global_search and found.status == TrackStatus.TRACKING
+    assert iou(found.box, far) > 0.7
+    # Without the global search the target stays lost.
+    trk, be = make(lost_frames=2, max_search_factor=4.0)
+    trk.initialize(frame(box), box, 0.0)
+    trk.track(frame(box), DT)
+    assert not any(trk.track(frame(far), k * DT).accepted for k in range(2, 8))
+
+
+def test_relocating_with_the_initial_template_restores_it():
+    trk, be = make(lost_frames=2, template_update_interval=2, template_update_confidence=0.5,
+                   relocate_with_initial_template=True)
+    box = (150.0, 100.0, 20.0, 20.0)
+    trk.initialize(frame(box), box, 0.0)
+    for k in range(1, 4):
+        trk.track(frame(box), k * DT)
+    assert len(be.templates) == 2          # one update: the current template is #2
+    seen = []
+    be_track = be.track
+
+    def spy(template_state, crop, temporal_ctx=None):
+        seen.append(template_state)
+        return be_track(template_state, crop, temporal_ctx)
+    be.track = spy
+    for k in range(4, 7):                  # target gone: tracking, tracking -> lost
+        trk.track(frame(None), k * DT)
+    assert seen == [2, 2, 1]               # lost frames search with the initial template
+    res = trk.track(frame(box), 7 * DT)
+    assert res.status == TrackStatus.TRACKING and seen[-1] == 1
+    trk.track(frame(box), 8 * DT)
+    assert seen[-1] == 1                   # and keep it after re-acquiring

@@ -47,6 +47,9 @@ class TrackerConfig:
     reacquire_confidence: float = 0.5   # while lost, this confidence re-acquires
     lost_search_growth: float = 1.5
     max_search_factor: float = 8.0
+    relocate_with_initial_template: bool = False   # while lost, search with the first template
+    global_search_interval: int = 0     # while lost, tile the whole image every N frames (0 off)
+    global_search_max_tiles: int = 12   # most crops one global search may run
 
     def validate(self) -> None:
         _in_range('search_factor', self.search_factor, 1.0, 16.0)
@@ -64,6 +67,10 @@ class TrackerConfig:
         _check(self.max_search_factor >= self.search_factor, 'max_search_factor',
                'must be >= search_factor')
         _in_range('max_search_factor', self.max_search_factor, 1.0, 32.0)
+        _check(self.global_search_interval >= 0, 'global_search_interval',
+               'must be >= 0 (0 disables the global search)')
+        _check(1 <= self.global_search_max_tiles <= 64, 'global_search_max_tiles',
+               'must be in [1, 64]')
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,11 @@ Policy:
   the target: a normal update when it passes the gate, otherwise the filter is
   restarted at the measurement (the target moved further than the coasting
   filter allows);
+* while lost, ``relocate_with_initial_template`` searches with the template of the
+  initial box (kept again once re-acquired), and ``global_search_interval`` > 0
+  also searches the whole image in overlapping tiles at ``search_factor`` every N
+  lost frames (at most ``global_search_max_tiles`` model steps), keeping the most
+  confident crop;
 * the template is re-encoded around the filtered box once at least
   ``template_update_interval`` frames have passed since the last (re)encode,
   on the first good frame with confidence >= ``template_update_confidence``;
@@ -91,6 +96,7 @@ class TrackResult:
     gate_distance: float = math.nan     # squared Mahalanobis distance of the measurement
     search_factor: float = math.nan     # search crop factor used on this frame
     template_updated: bool = False
+    global_search: bool = False         # this frame also searched the whole image
     timings: Dict[str, float] = field(default_factory=dict)   # stage -> milliseconds
 
 
@@ -103,6 +109,7 @@ class _Track:
     mean: np.ndarray
     cov: np.ndarray
     template_state: Any
+    initial_template_state: Any
     status: TrackStatus = TrackStatus.TRACKING
     frame_index: int = 0
     bad_frames: int = 0
@@ -117,6 +124,29 @@ def hann_window(height: int, width: int) -> np.ndarray:
         k = np.arange(1, n + 1)
         return 0.5 * (1.0 - np.cos(2.0 * np.pi * k / (n + 1)))
     return np.outer(hann1d(height), hann1d(width))
+
+
+def global_search_centres(width: int, height: int, box_size: tuple, factor: float,
+                          max_tiles: int) -> list:
+    """Centres of search crops (side ``factor * sqrt(w * h)``) tiling the whole image.
+
+    Tiles overlap by a quarter of their side so a target on a seam is seen whole; when
+    more than ``max_tiles`` would be needed, the stride grows to fit (coarser cover).
+    """
+    side = factor * math.sqrt(box_size[0] * box_size[1])
+
+    def axis(length: float, n: int) -> np.ndarray:
+        if n <= 1 or length <= side:
+            return np.array([length / 2.0])
+        return np.linspace(side / 2.0, length - side / 2.0, n)
+    nx = max(1, math.ceil((width - side) / (0.75 * side)) + 1)
+    ny = max(1, math.ceil((height - side) / (0.75 * side)) + 1)
+    while nx * ny > max_tiles and (nx > 1 or ny > 1):
+        if nx >= ny:
+            nx -= 1
+        else:
+            ny -= 1
+    return [(float(x), float(y)) for y in axis(height, ny) for x in axis(width, nx)]
 
 
 def _check_image(image: np.ndarray) -> None:
@@ -201,6 +231,7 @@ class SingleObjectTracker:
         self._last_id += 1
         self._track = _Track(track_id=self._last_id, stamp=stamp, mean=mean, cov=cov,
                              template_state=template_state,
+                             initial_template_state=template_state,
                              search_factor=self.cfg.search_factor)
         t3 = time.perf_counter()
         timings = {'crop': (t1 - t0) * 1e3, 'template': (t2 - t1) * 1e3,
@@ -230,8 +261,8 @@ class SingleObjectTracker:
         mean, cov = self.kf.predict(tr.mean, tr.cov, stamp - tr.stamp)
         timings['predict'] = (time.perf_counter() - t) * 1e3
 
-        # 2. crop around the prediction (kept on the image, with a sane size)
-        t = time.perf_counter()
+        # 2-4. search around the prediction (kept on the image, with a sane size); while
+        # lost, with the initial template and, every few frames, over the whole image
         lost = tr.status == TrackStatus.LOST
         factor = tr.search_factor
         cx = float(np.clip(mean[0], 0.0, width))
@@ -239,21 +270,24 @@ class SingleObjectTracker:
         limit = 2.0 * max(width, height)
         bw = float(np.clip(mean[2], _MIN_CROP_BOX, limit))
         bh = float(np.clip(mean[3], _MIN_CROP_BOX, limit))
-        crop, transform = crop_region(image, (cx - bw / 2, cy - bh / 2, bw, bh), factor,
-                                      self.search_size)
-        timings['crop'] = (time.perf_counter() - t) * 1e3
-
-        # 3. network
-        t = time.perf_counter()
-        out = self.backend.track(tr.template_state, crop, tr.temporal_ctx)
-        timings['model'] = (time.perf_counter() - t) * 1e3
-
-        # 3b/4. window, decode, map back
-        t = time.perf_counter()
-        box_norm, confidence = self._decode(out, 0.0 if lost else self.cfg.hann_weight)
-        box_crop = cxcywh_to_xywh(box_norm * self.search_size)
-        raw_box = clip_box_xywh(transform.crop_to_image(box_crop), width, height)
-        timings['decode'] = (time.perf_counter() - t) * 1e3
+        template = tr.template_state
+        if lost and self.cfg.relocate_with_initial_template:
+            template = tr.initial_template_state
+        window = 0.0 if lost else self.cfg.hann_weight
+        best = self._search(image, template, tr.temporal_ctx, (cx, cy), (bw, bh), factor,
+                            window, timings)
+        interval = self.cfg.global_search_interval
+        global_search = (lost and interval > 0
+                         and (tr.bad_frames - self.cfg.lost_frames) % interval == 0)
+        if global_search:
+            for centre in global_search_centres(width, height, (bw, bh),
+                                                self.cfg.search_factor,
+                                                self.cfg.global_search_max_tiles):
+                found = self._search(image, template, tr.temporal_ctx, centre, (bw, bh),
+                                     self.cfg.search_factor, 0.0, timings)
+                if found[3] > best[3]:
+                    best = found
+        out, transform, raw_box, confidence = best
 
         # 5. gate and update
         t = time.perf_counter()
@@ -275,6 +309,9 @@ class SingleObjectTracker:
             new.mean, new.cov = self.kf.update(mean, cov, z, r_mat)
         else:
             new.mean, new.cov = mean, cov
+        if accepted and lost and template is tr.initial_template_state:
+            new.template_state = template     # the updated one had drifted off the target
+            new.frames_since_template = 0
         if accepted:
             new.status = TrackStatus.TRACKING
             new.bad_frames = 0
@@ -307,9 +344,33 @@ class SingleObjectTracker:
         return self._result(new, image.shape, raw_box=raw_box, confidence=confidence,
                             accepted=accepted, gated=gated, gate_distance=distance,
                             search_factor=factor, template_updated=template_updated,
-                            timings=timings)
+                            global_search=global_search, timings=timings)
 
     # --------------------------------------------------------------- helpers
+
+    def _search(self, image: np.ndarray, template: Any, ctx: Any, centre: tuple,
+                box_size: tuple, factor: float, window_weight: float,
+                timings: Dict[str, float]) -> tuple:
+        """One search crop at ``centre`` -> (backend output, crop transform, box, score).
+
+        The box (x, y, w, h) is in image pixels, clipped to the image; stage times add up
+        in ``timings`` (a global search runs several crops per frame).
+        """
+        height, width = image.shape[:2]
+        bw, bh = box_size
+        t = time.perf_counter()
+        crop, transform = crop_region(image, (centre[0] - bw / 2, centre[1] - bh / 2, bw, bh),
+                                      factor, self.search_size)
+        t1 = time.perf_counter()
+        out = self.backend.track(template, crop, ctx)
+        t2 = time.perf_counter()
+        box_norm, confidence = self._decode(out, window_weight)
+        box_crop = cxcywh_to_xywh(box_norm * self.search_size)
+        raw_box = clip_box_xywh(transform.crop_to_image(box_crop), width, height)
+        t3 = time.perf_counter()
+        for stage, ms in (('crop', t1 - t), ('model', t2 - t1), ('decode', t3 - t2)):
+            timings[stage] = timings.get(stage, 0.0) + ms * 1e3
+        return out, transform, raw_box, confidence
 
     def _decode(self, out: BackendOutput, window_weight: float) -> tuple:
         """Windowed peak -> (normalised cx, cy, w, h, confidence at that cell)."""

@@ -79,6 +79,14 @@ _DOCS: Dict[str, _Doc] = {
         'Search factor growth per missed frame while lost.', 1.0, 4.0),
     'tracker.max_search_factor': _Doc(
         'Largest search factor while lost (must be >= search_factor).', 1.0, 32.0),
+    'tracker.relocate_with_initial_template': _Doc(
+        'While lost, search with the template of the initial box (not the last update), '
+        'and keep it once the target is re-acquired.'),
+    'tracker.global_search_interval': _Doc(
+        'While lost, also search the whole image (tiles at search_factor) every N frames; '
+        '0 disables.', 0, 100000),
+    'tracker.global_search_max_tiles': _Doc(
+        'Most search crops one global search runs (each costs one model step).', 1, 64),
     'kalman.std_position': _Doc(
         'Position random walk (process noise), in box sizes per sqrt(second) (> 0).', 0.0, 100.0),
     'kalman.std_velocity': _Doc(
