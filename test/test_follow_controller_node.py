@@ -21,7 +21,7 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import String
-from vil_tracker_ros.ros.follow_demo import ModuleProcess, wait_for
+from vil_tracker_ros.ros.processes import ModuleProcess, wait_for
 
 MODULE = 'vil_tracker_ros.ros.follow_controller'
 HFOV, VFOV = 1.0, 0.8

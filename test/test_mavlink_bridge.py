@@ -21,7 +21,7 @@ from helpers.node_harness import make_tiny_checkpoint, node_params, synthetic_fr
 from helpers.node_harness import target_box, TrackerClient, TrackerProcess, wait_until
 import pytest
 from vil_tracker_ros.mavlink import camera_tracking as ct
-from vil_tracker_ros.ros.follow_demo import ModuleProcess
+from vil_tracker_ros.ros.processes import ModuleProcess
 
 mav = ct.mav
 mavutil = ct.mavutil

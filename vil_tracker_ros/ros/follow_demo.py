@@ -26,10 +26,7 @@ import dataclasses
 import json
 import math
 import os
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from typing import Any, Dict, List, Optional
@@ -48,64 +45,13 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import String
 from std_srvs.srv import SetBool
 from std_srvs.srv import Trigger
+from vil_tracker_ros.ros.processes import ModuleProcess
+from vil_tracker_ros.ros.processes import wait_for
 from vision_msgs.msg import Detection2D
 
 TRACKER = '/vil_tracker'
 CONTROLLER = '/follow_controller'
 SIM = '/gimbal_sim'
-
-
-class ModuleProcess:
-    """A node of this package run as ``python -m <module> --ros-args ...``.
-
-    Output goes to ``log_path`` (or a temporary file), so a chatty node never blocks on a pipe;
-    :meth:`stop` sends SIGINT (as ``ros2 launch`` does), then SIGKILL after ``timeout``.
-    """
-
-    def __init__(self, module: str, params: Optional[Dict[str, Any]] = None,
-                 params_file: Optional[str] = None, remaps: Optional[Dict[str, str]] = None,
-                 log_path: Optional[str] = None) -> None:
-        self.cmd = [sys.executable, '-m', module, '--ros-args']
-        if params_file:
-            self.cmd += ['--params-file', params_file]
-        for key, value in (params or {}).items():
-            text = ('true' if value else 'false') if isinstance(value, bool) else str(value)
-            self.cmd += ['-p', f'{key}:={text}']
-        for src, dst in (remaps or {}).items():
-            self.cmd += ['-r', f'{src}:={dst}']
-        self.env = dict(os.environ, RCUTILS_COLORIZED_OUTPUT='0', PYTHONUNBUFFERED='1')
-        if log_path is None:
-            fd, log_path = tempfile.mkstemp(prefix=module.rsplit('.', 1)[-1] + '_',
-                                            suffix='.log')
-            os.close(fd)
-        self.log_path = log_path
-        self.proc: Optional[subprocess.Popen] = None
-
-    def start(self) -> 'ModuleProcess':
-        with open(self.log_path, 'w') as log:
-            self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT,
-                                         env=self.env)
-        return self
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def log(self) -> str:
-        with open(self.log_path, errors='replace') as f:
-            return f.read()
-
-    def stop(self, timeout: float = 15.0) -> Optional[int]:
-        """Stop with SIGINT (SIGKILL after ``timeout``); return the exit code."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=timeout)
-        return self.proc.returncode
 
 
 def _stamp_s(stamp: Any) -> float:
@@ -215,14 +161,6 @@ class Recorder:
         self._thread.join(timeout=5.0)
 
 
-def wait_for(cond: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f'timed out after {timeout:.1f} s waiting for {what}')
-        time.sleep(0.02)
-
-
 def start_system(scenario: Scenario, log_dir: str) -> Dict[str, ModuleProcess]:
     from vil_tracker_ros.shipped import share_file
     os.makedirs(log_dir, exist_ok=True)
@@ -244,12 +182,6 @@ def start_system(scenario: Scenario, log_dir: str) -> Dict[str, ModuleProcess]:
 
 def stop_system(procs: Dict[str, ModuleProcess]) -> Dict[str, Optional[int]]:
     return {name: proc.stop() for name, proc in procs.items()}
-
-
-def _truth_box(msg: Detection2D) -> List[float]:
-    b = msg.bbox
-    return [b.center.position.x - b.size_x / 2, b.center.position.y - b.size_y / 2,
-            b.size_x, b.size_y]
 
 
 def run_scenario(scenario: Scenario, rec: Recorder, procs: Dict[str, ModuleProcess]
@@ -343,78 +275,6 @@ def _max_rate(rates: List[Any]) -> float:
     return max((max(abs(a), abs(b)) for _, a, b in rates), default=math.nan)
 
 
-def write_plot(result: Dict[str, Any], path: str) -> None:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    errs = result['series']['error']
-    rates = result['series']['rates']
-    ph = result['phases']
-    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True)
-    rates = [r for r in rates if r[0] >= -1.0]
-    vis = [(t, math.hypot(x, y)) for t, x, y, v in errs if v > 0]
-    hid = [(t, math.hypot(x, y)) for t, x, y, v in errs if v <= 0 and math.isfinite(x)]
-    ax.plot([t for t, _ in vis], [e for _, e in vis], '.', ms=3, label='target visible')
-    if hid:
-        ax.plot([t for t, _ in hid], [e for _, e in hid], '.', ms=3, color='grey',
-                label='target hidden (true position)')
-    ax.axhline(result['settle_px'], color='k', ls=':', lw=0.8,
-               label=f'settle bound {result["settle_px"]:g} px')
-    if result['settling_time_s'] is not None:
-        ax.axvline(result['settling_time_s'], color='g', ls='--', lw=0.8,
-                   label=f'settled at {result["settling_time_s"]:.1f} s')
-    ax.set_ylabel('|true target offset| (px)')
-    ax.set_title('Closed loop: gimbal sim -> tracker -> follow controller (320x240, 60 deg)')
-    ax2.plot([t for t, _, _ in rates], [y for _, y, _ in rates], lw=1, label='yaw rate')
-    ax2.plot([t for t, _, _ in rates], [p for _, _, p in rates], lw=1, label='pitch rate')
-    ax2.set_ylabel('setpoint (rad/s)')
-    ax2.set_xlabel('time since init (s)')
-    for a in (ax, ax2):
-        a.axvspan(ph['hide'], ph['stop'], color='orange', alpha=0.12, lw=0)
-        a.axvspan(ph['stop'], ph['end'], color='grey', alpha=0.12, lw=0)
-        a.grid(alpha=0.3)
-    ax.text(ph['hide'], ax.get_ylim()[1] * 0.6, ' hidden', fontsize=8)
-    ax.text(ph['stop'], ax.get_ylim()[1] * 0.6, ' reset', fontsize=8)
-    ax.legend(fontsize=7, loc='upper right')
-    ax2.legend(fontsize=7, loc='upper right')
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def write_video(rec: Recorder, t0: float, path: str, fps: float) -> int:
-    from vil_tracker_ros.eval.video import draw_track_overlay, Mp4Writer
-    import cv2
-    dets = {_stamp_s(m.header.stamp): m for _, m in rec.get('detection')}
-    truths = {_stamp_s(m.header.stamp): m for _, m in rec.get('truth')}
-    errors = {_stamp_s(m.header.stamp): m for _, m in rec.get('error')}
-    with rec.lock:
-        frames = sorted(rec.frames.items())
-    status = 'idle'
-    with Mp4Writer(path, fps) as out:
-        for stamp, rgb in frames:
-            det = dets.get(stamp)
-            box = None
-            if det is not None:
-                b = det.bbox
-                box = [b.center.position.x - b.size_x / 2, b.center.position.y - b.size_y / 2,
-                       b.size_x, b.size_y]
-                status = 'tracking'
-            elif stamp >= t0:
-                status = 'lost' if box is None and status != 'idle' else status
-            truth = truths.get(stamp)
-            err = errors.get(stamp)
-            extra = f't={stamp - t0:5.1f}s'
-            if err is not None and math.isfinite(err.vector.x):
-                extra += f' err={math.hypot(err.vector.x, err.vector.y):4.1f}px'
-            frame = draw_track_overlay(rgb, box, status if det is not None else 'idle',
-                                       gt_xywh=_truth_box(truth) if truth else None, extra=extra)
-            h, w = frame.shape[:2]
-            cv2.drawMarker(frame, (w // 2, h // 2), (255, 255, 255), cv2.MARKER_CROSS, 12, 1)
-            out.write(frame)
-        return out.frames
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', default='demo_out/follow', help='output directory')
@@ -446,6 +306,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         raise
     codes = stop_system(procs)
     rec_frames = rec
+    from vil_tracker_ros.ros.follow_report import write_plot, write_video
     plot = os.path.join(args.out, 'follow_error.png')
     write_plot(result, plot)
     if args.plot_copy:
