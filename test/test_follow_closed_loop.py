@@ -9,7 +9,8 @@ a slow Lissajous path. Asserted from the simulator's *true* target position: the
 near the centre and keeps it within a bound; hiding the target makes the tracker report lost
 and the controller hold (zero rates, the gimbal stops) instead of running away; a tracker
 reset holds on idle. Bounds are in pixels of the 320x240 image (60 deg field of view), never
-in wall-clock time, so a loaded machine slows the loop without failing it.
+in wall-clock time (steady state = the second half of the follow phase), so a loaded machine
+slows the loop without failing it.
 """
 
 import math
@@ -23,7 +24,9 @@ FOLLOW_S = 14.0
 
 @pytest.fixture(scope='module')
 def result():
-    scenario = follow_demo.Scenario(follow_s=FOLLOW_S, hide_s=4.0, stop_s=1.5)
+    # A 1 s watchdog: a loaded machine may leave the tracker a few hundred ms between frames.
+    scenario = follow_demo.Scenario(follow_s=FOLLOW_S, hide_s=4.0, stop_s=1.5,
+                                    controller_params={'stale_timeout': 1.0})
     log_dir = tempfile.mkdtemp(prefix='follow_loop_')
     procs = follow_demo.start_system(scenario, log_dir)
     rec = follow_demo.Recorder(record_frames=False)
@@ -44,7 +47,6 @@ def test_the_target_converges_toward_the_centre_and_stays_there(result):
     assert result['initial_error_px'] > 20
     assert result['follow_samples'] > 30
     assert result['settling_time_s'] is not None, 'the error never stayed below 20 px'
-    assert result['settling_time_s'] < FOLLOW_S / 2
     assert result['steady_error_median_px'] < 12
     assert result['steady_error_max_px'] < 20
 

@@ -63,29 +63,31 @@ def write_plot(result: Dict[str, Any], path: str) -> None:
 def write_video(rec: Any, t0: float, path: str, fps: float) -> int:
     from vil_tracker_ros.eval.video import draw_track_overlay, Mp4Writer
     import cv2
-    dets = {_stamp_s(m.header.stamp): m for _, m in rec.get('detection')}
+    # A frame's tracker status: the last status message that arrived before its detection.
+    statuses = [(at, m.data) for at, m in rec.get('status')]
+    dets = {}
+    for at, m in rec.get('detection'):
+        known = [text for t, text in statuses if t <= at]
+        dets[_stamp_s(m.header.stamp)] = (m, known[-1] if known else 'tracking')
     truths = {_stamp_s(m.header.stamp): m for _, m in rec.get('truth')}
     errors = {_stamp_s(m.header.stamp): m for _, m in rec.get('error')}
     with rec.lock:
         frames = sorted(rec.frames.items())
-    status = 'idle'
     with Mp4Writer(path, fps) as out:
         for stamp, rgb in frames:
-            det = dets.get(stamp)
-            box = None
+            det, status = dets.get(stamp, (None, 'idle'))
+            box, confidence = None, None
             if det is not None:
                 b = det.bbox
                 box = [b.center.position.x - b.size_x / 2, b.center.position.y - b.size_y / 2,
                        b.size_x, b.size_y]
-                status = 'tracking'
-            elif stamp >= t0:
-                status = 'lost' if box is None and status != 'idle' else status
+                confidence = det.results[0].hypothesis.score if det.results else None
             truth = truths.get(stamp)
             err = errors.get(stamp)
             extra = f't={stamp - t0:5.1f}s'
             if err is not None and math.isfinite(err.vector.x):
                 extra += f' err={math.hypot(err.vector.x, err.vector.y):4.1f}px'
-            frame = draw_track_overlay(rgb, box, status if det is not None else 'idle',
+            frame = draw_track_overlay(rgb, box, status, confidence,
                                        gt_xywh=_truth_box(truth) if truth else None, extra=extra)
             h, w = frame.shape[:2]
             cv2.drawMarker(frame, (w // 2, h // 2), (255, 255, 255), cv2.MARKER_CROSS, 12, 1)
