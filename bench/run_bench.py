@@ -42,6 +42,11 @@ from vil_tracker_ros.shipped import DEFAULT_CHECKPOINT, resolve_checkpoint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 THREADS = 2
+# The node before issue 12's hot-path work (EventsExecutor, zero-copy rgb8, output thread):
+# `make bench` runs that revision's node (git archive into a temporary folder, put first on
+# PYTHONPATH) next to this one, in the same run, with the same camera client and model
+# settings, so the node-overhead change is a same-run comparison. --baseline-rev '' skips it.
+BASELINE_REV = 'f54941c'
 
 
 def stats(samples_ms: List[float]) -> Dict[str, float]:
@@ -180,26 +185,64 @@ class RssSampler(threading.Thread):
         self.join(timeout=5)
 
 
+def baseline_tree(rev: str, workdir: str) -> Optional[str]:
+    """Extract ``rev``'s package and config into ``workdir``; None (logged) if git cannot."""
+    import subprocess
+    import tarfile
+    archive = os.path.join(workdir, 'baseline.tar')
+    try:
+        subprocess.run(['git', '-C', ROOT, 'archive', '-o', archive, rev, 'vil_tracker_ros',
+                        'config'], check=True, capture_output=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as err:
+        log(f'no baseline node: git archive {rev} failed ({err})')
+        return None
+    tree = os.path.join(workdir, 'baseline')
+    with tarfile.open(archive) as tar:
+        tar.extractall(tree, filter='data')
+    return tree
+
+
+def _last_diagnostic(recorder, key: str) -> Optional[float]:
+    for received in reversed(recorder.of('/diagnostics')):
+        for status in received.msg.status:
+            for kv in status.values:
+                if kv.key == key and float(kv.value) > 0:
+                    return float(kv.value)
+    return None
+
+
 def node_run(checkpoint: str, frames: List[np.ndarray], init_box, rate_hz: float,
-             sample_rss: bool = False) -> Dict[str, object]:
-    """Stream ``frames`` into a fresh tracker_node at ``rate_hz`` and measure what comes back."""
+             sample_rss: bool = False, tree: str = ROOT,
+             params: Optional[Dict[str, object]] = None) -> Dict[str, object]:
+    """Stream ``frames`` into a fresh tracker_node at ``rate_hz`` and measure what comes back.
+
+    ``tree`` is the source tree whose node runs (its package first on PYTHONPATH, its own
+    config/tracker.yaml); ``params`` override parameters on top of that file.
+    """
     import rclpy
     from vil_tracker_ros.ros.messages import stamp_to_ns
-    from vil_tracker_ros.tools.client import LifecycleClient, NodeProcess
+    from vil_tracker_ros.tools.client import (LifecycleClient, NodeProcess, release_executor,
+                                              use_events_executor)
     from vil_tracker_ros.tools.live import (CameraStreamer, OutputRecorder, spin_until,
                                             use_large_frame_transport)
 
-    proc = NodeProcess(params={'model.checkpoint': checkpoint},
-                       params_file=os.path.join(ROOT, 'config', 'tracker.yaml')).start()
+    # PYTHONSAFEPATH: `python -m` must not put the working directory (this tree) first.
+    env = {} if tree == ROOT else {'PYTHONPATH': tree, 'PYTHONSAFEPATH': '1'}
+    proc = NodeProcess(params=dict({'model.checkpoint': checkpoint}, **(params or {})),
+                       params_file=os.path.join(tree, 'config', 'tracker.yaml'),
+                       env=env).start()
     use_large_frame_transport()
     rclpy.init()
     node = rclpy.create_node('vil_tracker_bench')
+    # The measuring client answers through the C++ EventsExecutor, so that its own dispatch
+    # time (about 1 ms with rclpy.spin_once here) is not counted as the node's.
+    use_events_executor(node)
     sampler = RssSampler(proc.pid) if sample_rss else None
     try:
         lifecycle = LifecycleClient(node)
         lifecycle.wait_for_services(60)
         lifecycle.activate(180)
-        recorder = OutputRecorder(node, diagnostics=False)
+        recorder = OutputRecorder(node, diagnostics=True)
         camera = CameraStreamer(node)
         camera.wait_for_node()
         if sampler:
@@ -226,15 +269,135 @@ def node_run(checkpoint: str, frames: List[np.ndarray], init_box, rate_hz: float
                               'first_third_median': statistics.median(rss[:third]),
                               'last_third_median': statistics.median(rss[-third:]),
                               'samples': len(rss)}
+        out['latencies_ms'] = lat
+        # The node's own tracker-step p50 over the run, from its last /diagnostics (nodes
+        # before the step counter existed report none).
+        out['node_step_p50_ms'] = _last_diagnostic(recorder, 'step_p50_ms')
         lifecycle.change_state('deactivate')
         return out
     finally:
+        release_executor(node)
         node.destroy_node()
         rclpy.try_shutdown()
         code = proc.stop()
         if code not in (0, None):
             log(f'tracker_node exited with {code}; log:\n{proc.log()[-2000:]}')
         proc.cleanup()
+
+
+def config_threads() -> int:
+    """``model.threads`` as config/tracker.yaml sets it for the node."""
+    import yaml
+    with open(os.path.join(ROOT, 'config', 'tracker.yaml')) as f:
+        return int(yaml.safe_load(f)['/**']['ros__parameters']['model']['threads'])
+
+
+def tracker_rows(args, seqs, node_only: bool = False) -> Dict[str, object]:
+    """Time the whole tracker step on the same frames: ours (as the node runs it), peers."""
+    threads = config_threads()
+
+    def vil(backend: str, n: int) -> Callable[[], SingleObjectTracker]:
+        cfg = BackendConfig(checkpoint=args.checkpoint, device='cpu', threads=n,
+                            backend=backend)
+        return lambda: SingleObjectTracker(build_backend(cfg))
+    other = 1 if threads != 1 else 2
+    rows = {
+        'frames_note': f'{len(seqs)} held-out synthetic sequences of {len(seqs[0])} frames, '
+                       f'{seqs[0].frame(0).shape[1]}x{seqs[0].frame(0).shape[0]}; '
+                       'ms/frame is the whole tracker step (crop, model, decode, Kalman).',
+        # As config/tracker.yaml runs it in the node.
+        'vil (shipped)': run_tracker_on(seqs, vil('onnxruntime', threads)),
+        f'vil (shipped, onnxruntime, {other} thread{"s" if other > 1 else ""})':
+            run_tracker_on(seqs, vil('onnxruntime', other)),
+    }
+    if not node_only:
+        rows['vil (shipped, torch eager, 2 threads)'] = run_tracker_on(seqs, vil('torch', 2))
+        rows['opencv-csrt'] = run_tracker_on(seqs, lambda: OpenCVTracker('csrt'))
+        rows['opencv-kcf'] = run_tracker_on(seqs, lambda: OpenCVTracker('kcf'))
+    rows['threads'] = {'config': threads, 'other': other}
+    return rows
+
+
+def _pooled(runs: List[Dict[str, object]], step_ms: float) -> Dict[str, object]:
+    lat = [v for r in runs for v in r['latencies_ms']]
+    p50 = statistics.median(lat) if lat else math.nan
+    steps = [r['node_step_p50_ms'] for r in runs if r.get('node_step_p50_ms')]
+    node_step = statistics.median(steps) if steps else None
+    return {'runs_p50_ms': [r['latency_ms']['median'] if r['latency_ms'] else math.nan
+                            for r in runs],
+            'p50_ms': p50, 'frames': len(lat), 'overhead_ms': p50 - step_ms,
+            'node_step_p50_ms': node_step,
+            'overhead_vs_node_step_ms': p50 - node_step if node_step else None}
+
+
+def _drop_samples(node: Dict[str, object]) -> None:
+    """Per-frame latencies stay out of results.json (the summaries are kept)."""
+    for run in node.values():
+        if isinstance(run, dict):
+            run.pop('latencies_ms', None)
+
+
+def node_part(args, seq, trackers: Dict[str, object], full: bool) -> Dict[str, object]:
+    """Measure the node through DDS: nominal, same-run comparisons, overload, long RSS run."""
+    log('node end to end')
+    frames = [seq.frame(i) for i in range(len(seq))]
+    init = seq.init_box()
+    step_ms = trackers['vil (shipped)']['ms_per_frame']['median']
+    threads = trackers['threads']
+    same = {'model.threads': threads['config']}
+    # About a third of the node's capacity (at most 20 Hz): frames rarely arrive while the
+    # worker is still busy, so the latency is transport + node + step, not queueing.
+    nominal_rate = min(20.0, 333.0 / step_ms)
+    node = {'nominal': node_run(args.checkpoint, frames, init, nominal_rate, params=same)}
+    capacity = node['nominal']['throughput_fps']
+    e2e = node['nominal']['latency_ms']['median'] if node['nominal']['latency_ms'] else math.nan
+    node['overhead_ms'] = e2e - step_ms
+    # Same run, same camera client, same model settings: this node and the baseline node,
+    # alternating (new, old, old, new), latencies pooled per node.
+    with tempfile.TemporaryDirectory() as workdir:
+        tree = baseline_tree(args.baseline_rev, workdir) if args.baseline_rev else None
+        if tree is not None:
+            log(f'node overhead, this node vs {args.baseline_rev}')
+            old = [node_run(args.checkpoint, frames, init, nominal_rate, tree=tree, params=same)
+                   for _ in range(2)]
+            new = [node['nominal'],
+                   node_run(args.checkpoint, frames, init, nominal_rate, params=same)]
+            c = {'baseline_rev': args.baseline_rev, 'step_ms': step_ms,
+                 'new': _pooled(new, step_ms), 'baseline': _pooled(old, step_ms)}
+            # Both nodes run the same model with the same settings, so their step is the
+            # same: the new node's own step p50 (measured inside it, in these very runs) is
+            # the reference for both, which the machine's drift cannot skew.
+            ref = c['new']['node_step_p50_ms']
+            if ref:
+                c['reference_step_ms'] = ref
+                for x in (c['new'], c['baseline']):
+                    x['overhead_same_step_ms'] = x['p50_ms'] - ref
+            node['comparison'] = c
+    other_step = next(v for k, v in trackers.items() if k.startswith('vil (shipped, onnx'))
+    log(f'node with model.threads={threads["other"]}')
+    other = node_run(args.checkpoint, frames, init, nominal_rate,
+                     params={'model.threads': threads['other']})
+    node['threads_other'] = dict(_pooled([other], other_step['ms_per_frame']['median']),
+                                 threads=threads['other'],
+                                 step_ms=other_step['ms_per_frame']['median'])
+    node['threads_config'] = {'threads': threads['config'], 'p50_ms': e2e,
+                              'step_ms': step_ms}
+    node['capacity_estimate_fps'] = capacity
+    if not full:
+        return node
+    log('node at 2x overload')
+    node['overload_2x'] = node_run(args.checkpoint, frames, init,
+                                   2.0 * 1000.0 / (step_ms + max(node['overhead_ms'], 0.0)),
+                                   params=same)
+    long_frames = 300 if args.quick else args.long_frames
+    log(f'node RSS over {long_frames} frames')
+    # Half-size frames at 50 Hz keep the 5,000 frames to under two minutes; the node keeps
+    # only the newest frame, so this is an overload run as far as memory is concerned.
+    small = [cv2.resize(f, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA) for f in frames]
+    cycle = [small[i % len(small)] for i in range(long_frames)]
+    node['long_run'] = node_run(args.checkpoint, cycle, init * 0.5, 50.0, sample_rss=True,
+                                params=same)
+    return node
 
 
 # --------------------------------------------------------------------------- report
@@ -275,7 +438,7 @@ def write_markdown(results: Dict[str, object], path: str) -> None:
               '|---|---|---|---|---|']
     csrt = r['trackers']['opencv-csrt']['ms_per_frame']['median']
     for name, t in r['trackers'].items():
-        if name == 'frames_note':
+        if name in ('frames_note', 'threads'):
             continue
         lines.append(f'| {name} | {fmt_t(t["ms_per_frame"])} | '
                      f'{t["ms_per_frame"]["median"] / csrt:.2f} | {t["success_auc"]:.3f} | '
@@ -294,6 +457,40 @@ def write_markdown(results: Dict[str, object], path: str) -> None:
         lines += ['', f'Node overhead (end-to-end p50 minus the core tracker step p50 of '
                   f'{step:.1f} ms): **{n["overhead_ms"]:.1f} ms** (DDS transport of the image, '
                   'conversion, mailbox, publishing).']
+        c = n.get('comparison')
+        if c:
+            new, old = c['new'], c['baseline']
+            key = 'overhead_same_step_ms' if 'reference_step_ms' in c else 'overhead_ms'
+            ref = c.get('reference_step_ms', c['step_ms'])
+            where = ('measured inside the new node in these runs' if key != 'overhead_ms'
+                     else 'of the in-process tracker rows above')
+            lines += ['', f'### Node overhead: this node vs `{c["baseline_rev"]}` (same run)', '',
+                      'Two runs of each node, alternating (new, old, old, new), with the same '
+                      'camera client, frames, rate and model settings; latencies pooled per '
+                      'node. Overhead = pooled end-to-end p50 minus the tracker step p50 '
+                      f'({ref:.1f} ms, {where}; both nodes run the same model, so one '
+                      'reference serves both).', '',
+                      '| node | e2e p50 per run | pooled e2e p50 | overhead |',
+                      '|---|---|---|---|']
+            for label, x in ((f'before (`{c["baseline_rev"]}`)', old), ('this commit', new)):
+                runs = ', '.join(f'{v:.1f}' for v in x['runs_p50_ms'])
+                lines.append(f'| {label} | {runs} | {x["p50_ms"]:.1f} | **{x[key]:.1f}** |')
+            lines += ['', f'Pooled e2e p50 difference (before - this): '
+                      f'{old["p50_ms"] - new["p50_ms"]:.1f} ms. The camera client stamps each '
+                      'frame once its message is built, right before publishing, and receives '
+                      'through the EventsExecutor, so neither its message building nor its '
+                      'own dispatch counts as node time. This CPU is shared (2 cores, a niced '
+                      'training job, other developers): absolute times drift, the same-run '
+                      'difference is the figure to read.']
+        t_cfg, t_other = n.get('threads_config'), n.get('threads_other')
+        if t_cfg and t_other:
+            lines += ['', '### Inference threads in the node (same run)', '',
+                      '| model.threads | tracker step p50 | node e2e p50 | overhead |',
+                      '|---|---|---|---|',
+                      f'| {t_cfg["threads"]} (config/tracker.yaml) | {t_cfg["step_ms"]:.1f} | '
+                      f'{t_cfg["p50_ms"]:.1f} | {t_cfg["p50_ms"] - t_cfg["step_ms"]:.1f} |',
+                      f'| {t_other["threads"]} | {t_other["step_ms"]:.1f} | '
+                      f'{t_other["p50_ms"]:.1f} | {t_other["overhead_ms"]:.1f} |']
         rss = n['long_run'].get('rss_mib')
         if rss:
             lines += ['', f'RSS over a {n["long_run"]["frames_sent"]}-frame run: start '
@@ -313,7 +510,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument('--markdown', default=os.path.join(ROOT, 'BENCHMARKS.md'))
     p.add_argument('--quick', action='store_true', help='few repeats, short runs (smoke)')
     p.add_argument('--long-frames', type=int, default=5000)
+    p.add_argument('--baseline-rev', default=BASELINE_REV,
+                   help="git revision whose node is measured next to this one ('' skips)")
+    p.add_argument('--node-only', action='store_true',
+                   help='only the tracker step and the node runs; prints JSON, writes nothing')
     args = p.parse_args(argv)
+    # Our own DDS domain on this host only, inherited by the node processes: another node
+    # named vil_tracker on a shared machine would otherwise answer our frames too.
+    os.environ.setdefault('ROS_DOMAIN_ID', str(101 + os.getpid() % 100))   # tests: 1-100
+    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     args.checkpoint = resolve_checkpoint(args.checkpoint or DEFAULT_CHECKPOINT)
     torch.set_num_threads(THREADS)
     t_start = time.monotonic()
@@ -322,6 +527,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
         'machine': {'processor': platform.processor() or platform.machine(),
                     'cores': os.cpu_count(), 'torch': torch.__version__}}
+    if args.node_only:
+        seqs = heldout_sequences(1, 150)
+        results['trackers'] = tracker_rows(args, seqs, node_only=True)
+        results['node'] = node_part(args, seqs[0], results['trackers'], full=False)
+        _drop_samples(results['node'])
+        print(json.dumps(results, indent=2, default=float))
+        return 0
     log('fp32 GEMM')
     results['gemm'] = bench_gemm()
     gemm = results['gemm']['gflops_per_s']
@@ -339,45 +551,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     log('trackers on held-out synthetic frames')
     seqs = heldout_sequences(2 if args.quick else 4, 60 if args.quick else 150)
-
-    def vil(backend: str, threads: int) -> Callable[[], SingleObjectTracker]:
-        cfg = BackendConfig(checkpoint=args.checkpoint, device='cpu', threads=threads,
-                            backend=backend)
-        return lambda: SingleObjectTracker(build_backend(cfg))
-    results['trackers'] = {
-        'frames_note': f'{len(seqs)} held-out synthetic sequences of {len(seqs[0])} frames, '
-                       f'{seqs[0].frame(0).shape[1]}x{seqs[0].frame(0).shape[0]}; '
-                       'ms/frame is the whole tracker step (crop, model, decode, Kalman).',
-        # As config/tracker.yaml runs it in the node: onnxruntime, one thread.
-        'vil (shipped)': run_tracker_on(seqs, vil('onnxruntime', 1)),
-        'vil (shipped, onnxruntime, 2 threads)': run_tracker_on(seqs, vil('onnxruntime', 2)),
-        'vil (shipped, torch eager, 2 threads)': run_tracker_on(seqs, vil('torch', 2)),
-        'opencv-csrt': run_tracker_on(seqs, lambda: OpenCVTracker('csrt')),
-        'opencv-kcf': run_tracker_on(seqs, lambda: OpenCVTracker('kcf')),
-    }
-
-    log('node end to end')
-    seq = seqs[0]
-    frames = [seq.frame(i) for i in range(len(seq))]
-    step_ms = results['trackers']['vil (shipped)']['ms_per_frame']['median']
-    nominal_rate = min(30.0, 500.0 / step_ms)       # about half load
-    node = {'nominal': node_run(args.checkpoint, frames, seq.init_box(), nominal_rate)}
-    capacity = node['nominal']['throughput_fps']
-    e2e = node['nominal']['latency_ms']['median'] if node['nominal']['latency_ms'] else math.nan
-    node['overhead_ms'] = e2e - step_ms
-    log('node at 2x overload')
-    node['overload_2x'] = node_run(args.checkpoint, frames, seq.init_box(),
-                                   2.0 * 1000.0 / (step_ms + max(node['overhead_ms'], 0.0)))
-    node['capacity_estimate_fps'] = capacity
-    long_frames = 300 if args.quick else args.long_frames
-    log(f'node RSS over {long_frames} frames')
-    # Half-size frames at 50 Hz keep the 5,000 frames to under two minutes; the node keeps
-    # only the newest frame, so this is an overload run as far as memory is concerned.
-    small = [cv2.resize(f, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA) for f in frames]
-    cycle = [small[i % len(small)] for i in range(long_frames)]
-    node['long_run'] = node_run(args.checkpoint, cycle, seq.init_box() * 0.5, 50.0,
-                                sample_rss=True)
-    results['node'] = node
+    results['trackers'] = tracker_rows(args, seqs)
+    results['node'] = node_part(args, seqs[0], results['trackers'], full=True)
+    _drop_samples(results['node'])
     results['wall_s'] = time.monotonic() - t_start
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, 'w') as f:

@@ -311,7 +311,7 @@ def test_overload_keeps_backlog_bounded_and_counts_drops(active):
     client.clear()
     # Publish several times faster than the node steps until the node has reported its
     # counters at least twice mid-flood (diagnostics come at 1 Hz), at most 20 s.
-    period = min(max(step_s / 4, 0.002), 0.01)
+    period = min(max(step_s / 4, 0.001), 0.01)
     sent = {}
     i = 201
     t_start = time.monotonic()

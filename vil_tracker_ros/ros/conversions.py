@@ -13,11 +13,13 @@ Every function also accepts message objects deserialised by ``rosbags`` (same fi
 """
 
 import array
-import sys
 from typing import NamedTuple
 
 import cv2
 import numpy as np
+
+from vil_tracker_ros.ros.image_encodings import (Encoding, ENCODINGS, FROM_RGB, HOST_BIG_ENDIAN,
+                                                 TO_RGB, U8, YUV)
 
 try:  # A distro install provides the real cv_bridge; the no-distro venv does not.
     from cv_bridge import CvBridge, CvBridgeError
@@ -30,57 +32,6 @@ class ImageConversionError(ValueError):
     """An image message cannot be converted; the message says why."""
 
 
-class _Encoding(NamedTuple):
-    dtype: np.dtype
-    channels: int
-
-
-_U8 = np.dtype(np.uint8)
-_U16 = np.dtype(np.uint16)
-_F32 = np.dtype(np.float32)
-
-# In ROS, 'yuv422' is UYVY and 'yuv422_yuy2' is YUYV; 'uyvy'/'yuyv' are their newer names.
-ENCODINGS = {
-    'rgb8': _Encoding(_U8, 3),
-    'bgr8': _Encoding(_U8, 3),
-    'rgba8': _Encoding(_U8, 4),
-    'bgra8': _Encoding(_U8, 4),
-    'mono8': _Encoding(_U8, 1),
-    'mono16': _Encoding(_U16, 1),
-    '16UC1': _Encoding(_U16, 1),
-    '32FC1': _Encoding(_F32, 1),
-    'yuv422': _Encoding(_U8, 2),
-    'uyvy': _Encoding(_U8, 2),
-    'yuv422_yuy2': _Encoding(_U8, 2),
-    'yuyv': _Encoding(_U8, 2),
-}
-_UYVY = ('yuv422', 'uyvy')
-_YUYV = ('yuv422_yuy2', 'yuyv')
-_YUV = _UYVY + _YUYV
-_HOST_BIG_ENDIAN = sys.byteorder == 'big'
-
-_TO_RGB = {
-    'rgb8': None,
-    'bgr8': cv2.COLOR_BGR2RGB,
-    'rgba8': cv2.COLOR_RGBA2RGB,
-    'bgra8': cv2.COLOR_BGRA2RGB,
-    'mono8': cv2.COLOR_GRAY2RGB,
-    'yuv422': cv2.COLOR_YUV2RGB_UYVY,
-    'uyvy': cv2.COLOR_YUV2RGB_UYVY,
-    'yuv422_yuy2': cv2.COLOR_YUV2RGB_YUY2,
-    'yuyv': cv2.COLOR_YUV2RGB_YUY2,
-}
-_FROM_RGB = {
-    'rgb8': None,
-    'bgr8': cv2.COLOR_RGB2BGR,
-    'rgba8': cv2.COLOR_RGB2RGBA,
-    'bgra8': cv2.COLOR_RGB2BGRA,
-    'mono8': cv2.COLOR_RGB2GRAY,
-    'yuv422': cv2.COLOR_RGB2YUV_UYVY,
-    'uyvy': cv2.COLOR_RGB2YUV_UYVY,
-    'yuv422_yuy2': cv2.COLOR_RGB2YUV_YUY2,
-    'yuyv': cv2.COLOR_RGB2YUV_YUY2,
-}
 _COMPRESSED_EXT = {'jpeg': '.jpg', 'jpg': '.jpg', 'png': '.png'}
 # Robust contrast stretch for 16-bit / float images: thermal (14-bit in 16) and depth images fill
 # a small part of their range, so a fixed shift would leave them nearly black.
@@ -99,7 +50,7 @@ class ImageFields(NamedTuple):
     data: bytes
 
 
-def _lookup(encoding: str) -> _Encoding:
+def _lookup(encoding: str) -> Encoding:
     try:
         return ENCODINGS[encoding]
     except KeyError:
@@ -117,12 +68,12 @@ def _bytes_of(data) -> np.ndarray:
     return np.asarray(data, dtype=np.uint8)
 
 
-def _validate_image_msg(msg) -> _Encoding:
+def _validate_image_msg(msg) -> Encoding:
     enc = _lookup(msg.encoding)
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     if height <= 0 or width <= 0:
         raise ImageConversionError(f'zero-size {msg.encoding} image ({width}x{height})')
-    if msg.encoding in _YUV and width % 2:
+    if msg.encoding in YUV and width % 2:
         raise ImageConversionError(f'{msg.encoding} image width {width} is odd; 4:2:2 needs even')
     row_bytes = width * enc.channels * enc.dtype.itemsize
     if step < row_bytes:
@@ -139,7 +90,7 @@ def _validate_image_msg(msg) -> _Encoding:
     return enc
 
 
-def _builtin_to_numpy(msg, enc: _Encoding) -> np.ndarray:
+def _builtin_to_numpy(msg, enc: Encoding) -> np.ndarray:
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     row_bytes = width * enc.channels * enc.dtype.itemsize
     raw = _bytes_of(msg.data)[:step * height].reshape(height, step)[:, :row_bytes]
@@ -151,6 +102,20 @@ def _builtin_to_numpy(msg, enc: _Encoding) -> np.ndarray:
     if enc.channels == 1:
         return arr.reshape(height, width)
     return arr.reshape(height, width, enc.channels)
+
+
+def _pixels_in_place(msg, enc: Encoding) -> np.ndarray:
+    """View an 8-bit image's pixels inside ``msg.data`` without copying (validated message).
+
+    Shape (H, W) or (H, W, C); the row stride is ``step``, so padded rows need no copy either
+    (OpenCV reads such strided rows directly). The view keeps ``msg.data`` alive.
+    """
+    height, width, step = int(msg.height), int(msg.width), int(msg.step)
+    row_bytes = width * enc.channels
+    rows = _bytes_of(msg.data)[:step * height].reshape(height, step)[:, :row_bytes]
+    if enc.channels == 1:
+        return rows
+    return rows.reshape(height, width, enc.channels)   # splits the contiguous row: a view
 
 
 def image_msg_to_numpy(msg) -> np.ndarray:
@@ -172,7 +137,7 @@ def image_msg_to_numpy(msg) -> np.ndarray:
     return _builtin_to_numpy(msg, enc)
 
 
-def _use_cv_bridge(msg, enc: _Encoding) -> bool:
+def _use_cv_bridge(msg, enc: Encoding) -> bool:
     """
     Tell whether cv_bridge handles this message.
 
@@ -180,10 +145,10 @@ def _use_cv_bridge(msg, enc: _Encoding) -> bool:
     ``ndarray.newbyteorder`` (gone in numpy 2) and its padding handling assumes ``step`` is a
     multiple of the pixel size. Rosbags messages (numpy data) stay on the builtin path.
     """
-    if CvBridge is None or msg.encoding in _YUV or isinstance(msg.data, np.ndarray):
+    if CvBridge is None or msg.encoding in YUV or isinstance(msg.data, np.ndarray):
         return False
     row_bytes = int(msg.width) * enc.channels * enc.dtype.itemsize
-    host_order = enc.dtype.itemsize == 1 or bool(msg.is_bigendian) == _HOST_BIG_ENDIAN
+    host_order = enc.dtype.itemsize == 1 or bool(msg.is_bigendian) == HOST_BIG_ENDIAN
     return int(msg.step) == row_bytes and host_order
 
 
@@ -215,9 +180,9 @@ def _native_to_rgb(arr: np.ndarray, encoding: str) -> np.ndarray:
     if encoding in ('mono16', '16UC1', '32FC1'):
         gray = _stretch_to_uint8(arr, ignore_zero=encoding != 'mono16')
         return cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
-    code = _TO_RGB[encoding]
+    code = TO_RGB[encoding]
     if code is None:
-        return np.ascontiguousarray(arr)
+        return arr
     return cv2.cvtColor(arr, code)
 
 
@@ -228,7 +193,15 @@ def image_msg_to_rgb(msg) -> np.ndarray:
     mono16, 16UC1 and 32FC1 are contrast-stretched per frame between the 0.5th and 99.5th
     percentile (zeros, NaN and inf are ignored for the depth encodings 16UC1 / 32FC1).
     Errors as in :func:`image_msg_to_numpy`.
+
+    8-bit encodings are read in place: rgb8 comes back as a zero-copy view of ``msg.data``
+    (rows ``step`` bytes apart, so it may not be C-contiguous), the other 8-bit encodings as
+    one colour conversion straight from that view. Nothing writes into the view; treat the
+    result as read-only.
     """
+    enc = _validate_image_msg(msg)
+    if enc.dtype == U8:   # no byte order to fix: the bytes are the pixels
+        return _native_to_rgb(_pixels_in_place(msg, enc), msg.encoding)
     return _native_to_rgb(image_msg_to_numpy(msg), msg.encoding)
 
 
@@ -238,6 +211,13 @@ def image_fields(arr: np.ndarray, encoding: str) -> ImageFields:
 
     ImageConversionError is raised for an unknown encoding, a wrong dtype or shape, zero size.
     """
+    packed, step = _packed(arr, encoding)
+    height, width = packed.shape[:2]
+    return ImageFields(height, width, encoding, int(HOST_BIG_ENDIAN), step, packed.tobytes())
+
+
+def _packed(arr: np.ndarray, encoding: str):
+    """Validate ``arr`` for ``encoding``; return (C-contiguous array, step in bytes)."""
     enc = _lookup(encoding)
     arr = np.asarray(arr)
     if arr.dtype != enc.dtype:
@@ -251,15 +231,16 @@ def image_fields(arr: np.ndarray, encoding: str) -> ImageFields:
     height, width = arr.shape[:2]
     if height == 0 or width == 0:
         raise ImageConversionError(f'zero-size {encoding} image ({width}x{height})')
-    if encoding in _YUV and width % 2:
+    if encoding in YUV and width % 2:
         raise ImageConversionError(f'{encoding} image width {width} is odd; 4:2:2 needs even')
-    data = np.ascontiguousarray(arr).tobytes()
-    step = width * enc.channels * enc.dtype.itemsize
-    return ImageFields(height, width, encoding, int(_HOST_BIG_ENDIAN), step, data)
+    return np.ascontiguousarray(arr), width * enc.channels * enc.dtype.itemsize
 
 
-def _byte_array(data: bytes) -> array.array:
-    # rclpy checks every element of a non-array.array value in Python: ~25 ms for VGA.
+def _byte_array(data) -> array.array:
+    """Copy bytes or a C-contiguous array into the array.array rclpy takes without checks.
+
+    rclpy checks every element of a non-array.array value in Python: ~25 ms for VGA.
+    """
     out = array.array('B')
     out.frombytes(data)
     return out
@@ -275,14 +256,14 @@ def _header_or_default(header):
 def numpy_to_image_msg(arr: np.ndarray, encoding: str, header=None):
     """Build a sensor_msgs/Image from an array in ``encoding``'s native layout."""
     from sensor_msgs.msg import Image
-    if CvBridge is not None and encoding not in _YUV:
+    if CvBridge is not None and encoding not in YUV:
         image_fields(arr, encoding)  # same validation and errors on both paths
         msg = _bridge().cv2_to_imgmsg(np.ascontiguousarray(arr), encoding=encoding)
     else:
-        fields = image_fields(arr, encoding)
-        msg = Image(height=fields.height, width=fields.width, encoding=fields.encoding,
-                    is_bigendian=fields.is_bigendian, step=fields.step)
-        msg.data = _byte_array(fields.data)
+        packed, step = _packed(arr, encoding)   # one copy of the pixels: into msg.data
+        msg = Image(height=packed.shape[0], width=packed.shape[1], encoding=encoding,
+                    is_bigendian=int(HOST_BIG_ENDIAN), step=step)
+        msg.data = _byte_array(packed.reshape(-1).view(np.uint8))
     msg.header = _header_or_default(header)
     return msg
 
@@ -310,12 +291,14 @@ def rgb_to_native(rgb: np.ndarray, encoding: str) -> np.ndarray:
         return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.uint16) * np.uint16(257)
     if encoding == '32FC1':
         return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / np.float32(255.0)
-    code = _FROM_RGB[encoding]
+    code = FROM_RGB[encoding]
     return rgb.copy() if code is None else cv2.cvtColor(rgb, code)
 
 
 def rgb_to_image_msg(rgb: np.ndarray, encoding: str = 'rgb8', header=None):
     """Build a sensor_msgs/Image in ``encoding`` from an HxWx3 uint8 RGB image."""
+    if encoding == 'rgb8':   # already the native layout: no intermediate copy
+        return numpy_to_image_msg(_check_rgb(rgb), encoding, header)
     return numpy_to_image_msg(rgb_to_native(rgb, encoding), encoding, header)
 
 

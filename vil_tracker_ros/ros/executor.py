@@ -48,6 +48,7 @@ class WorkerStats:
         self._lock = threading.Lock()
         self._latency: Deque[float] = collections.deque(maxlen=window)
         self._done: Deque[float] = collections.deque(maxlen=window)
+        self._step: Deque[float] = collections.deque(maxlen=window)
         self.counters: Dict[str, int] = collections.Counter()
 
     def record(self, latency_s: float) -> None:
@@ -55,14 +56,20 @@ class WorkerStats:
             self._latency.append(latency_s)
             self._done.append(time.monotonic())
 
+    def record_step(self, step_s: float) -> None:
+        """Record the duration of one tracker step (the model and its pre/post-processing)."""
+        with self._lock:
+            self._step.append(step_s)
+
     def count(self, key: str, n: int = 1) -> None:
         with self._lock:
             self.counters[key] += n
 
     def snapshot(self) -> Dict[str, float]:
-        """Return the fps over the recent window, latency p50/p95 in ms, and the counters."""
+        """Return the fps over the recent window, latency and step p50 in ms, the counters."""
         with self._lock:
             lat = np.asarray(self._latency, dtype=np.float64)
+            step = np.asarray(self._step, dtype=np.float64)
             done = list(self._done)
             out: Dict[str, float] = dict(self.counters)
         now = time.monotonic()
@@ -71,6 +78,7 @@ class WorkerStats:
             if len(recent) >= 2 and recent[-1] > recent[0] else 0.0
         out['latency_p50_ms'] = float(np.percentile(lat, 50) * 1e3) if lat.size else 0.0
         out['latency_p95_ms'] = float(np.percentile(lat, 95) * 1e3) if lat.size else 0.0
+        out['step_p50_ms'] = float(np.percentile(step, 50) * 1e3) if step.size else 0.0
         return out
 
 
@@ -283,7 +291,9 @@ class InferenceWorker:
             self._stats.count('frames_skipped_stale')
             return
         try:
+            t_step = time.perf_counter()
             result = self._tracker.track(frame.rgb, frame.stamp_s)
+            self._stats.record_step(time.perf_counter() - t_step)
         except Exception as err:  # a bad step must not end tracking for good
             self._stats.count('tracker_errors')
             self._log('error', 'track_failed',

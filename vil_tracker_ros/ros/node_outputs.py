@@ -7,12 +7,17 @@
 uses the node's ``_session``, ``_runtime_cfg``, ``_camera``, ``_stats``, ``_diag_pub``,
 ``_last_problem`` and ``_last_configure_error`` and its ``_problem`` / ``_log`` helpers.
 ``on_status``, ``on_no_target`` and ``on_result`` are the inference worker's
-:class:`~vil_tracker_ros.ros.executor.ResultSink`: they are called on the worker thread.
+:class:`~vil_tracker_ros.ros.executor.ResultSink`: they are called on the worker thread. It
+publishes only ``~/status`` and ``~/detection`` itself; the other outputs of a frame (and the
+debug image) go to the session's :class:`OutputThread`, so DDS work does not delay the next
+tracker step.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+import collections
+import threading
+from typing import Any, Callable, Deque, Dict, List, Optional
 
 from diagnostic_msgs.msg import DiagnosticArray
 from diagnostic_msgs.msg import DiagnosticStatus
@@ -42,6 +47,56 @@ COUNTERS = (
     'rejected_init_boxes', 'inits', 'tracker_errors', 'bad_camera_info', 'callback_errors',
     'publish_errors',
 )
+
+
+class OutputThread:
+    """Run publishing jobs in order on one thread of their own (thread-safe ``put``).
+
+    A job that raises is counted by ``on_error`` and logged; it never ends the thread.
+    """
+
+    def __init__(self, on_error: Callable[[Exception], None]) -> None:
+        self._jobs: Deque[Callable[[], None]] = collections.deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._busy = False
+        self._on_error = on_error
+        self._thread = threading.Thread(target=self._run, name='vil_outputs', daemon=True)
+        self._thread.start()
+
+    def put(self, job: Callable[[], None]) -> None:
+        with self._cond:
+            if not self._closed:
+                self._jobs.append(job)
+                self._cond.notify_all()
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until every job put so far has run; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._jobs and not self._busy, timeout)
+
+    def stop(self, timeout: float) -> bool:
+        """Run what is queued, then end the thread; False if it is still running."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+                self._cond.wait_for(lambda: self._jobs or self._closed)
+                if not self._jobs:
+                    return
+                job = self._jobs.popleft()
+                self._busy = True
+            try:
+                job()
+            except Exception as err:
+                self._on_error(err)
 
 
 class NodeOutputs:
@@ -78,6 +133,9 @@ class NodeOutputs:
         if session.worker.status == STATUS_IDLE:
             self._log('info', 'no_target', 'images arrive but there is no target: publish a box '
                       'on init_bbox to start tracking')
+        session.outputs.put(lambda: self._publish_no_target(session, frame))
+
+    def _publish_no_target(self, session: Session, frame: Frame) -> None:
         session.publishers['detections'].publish(messages.make_detections(frame.header))
         self._publish_debug(session, frame, None, STATUS_IDLE, 0.0, '')
 
@@ -93,9 +151,17 @@ class NodeOutputs:
         track_id = str(result.track_id)
         det = messages.make_detection(header, box, confidence, np.asarray(result.cov_xy),
                                       track_id, cfg.io.class_id)
-        pubs['detection'].publish(det)
+        pubs['detection'].publish(det)   # the primary output: straight from the worker
+        session.outputs.put(lambda: self._publish_secondary(session, frame, det, box, status))
+
+    def _publish_secondary(self, session: Session, frame: Frame, det: Detection2D,
+                           box: List[float], status: str) -> None:
+        """Everything but ``~/detection`` for one result (on the output thread)."""
+        pubs = session.publishers
+        header = frame.header
+        confidence = det.results[0].hypothesis.score
         pubs['detections'].publish(messages.make_detections(header, [det]))
-        pubs['confidence'].publish(Float32(data=det.results[0].hypothesis.score))
+        pubs['confidence'].publish(Float32(data=confidence))
         pubs['covariance'].publish(messages.make_covariance(header, det.results[0].pose))
         width, height = frame.size
         pubs['target_offset'].publish(messages.make_offset(header, box, width, height))
@@ -107,7 +173,7 @@ class NodeOutputs:
                 self._problem('bad_camera_info',
                               f'camera_info is for {camera.width}x{camera.height} but images '
                               f'are {width}x{height}: no bearing')
-        self._publish_debug(session, frame, box, status, confidence, track_id)
+        self._publish_debug(session, frame, box, status, confidence, det.id)
 
     def _publish_debug(self, session: Session, frame: Frame, box: Optional[List[float]],
                        status: str, confidence: float, track_id: str) -> None:
@@ -133,6 +199,7 @@ class NodeOutputs:
         values['fps'] = float(snap.get('fps', 0.0))
         values['latency_p50_ms'] = float(snap.get('latency_p50_ms', 0.0))
         values['latency_p95_ms'] = float(snap.get('latency_p95_ms', 0.0))
+        values['step_p50_ms'] = float(snap.get('step_p50_ms', 0.0))
         for key in COUNTERS:
             values[key] = int(snap.get(key, 0))
         values['camera_info'] = 'yes' if self._camera is not None else 'no'

@@ -78,6 +78,7 @@ class Session:
         self.device = ''
         self.publishers: Dict[str, Any] = {}
         self.reset_service = None
+        self.outputs: Any = None   # node_outputs.OutputThread, created with the worker
 
 
 def free_device_memory() -> None:

@@ -13,10 +13,13 @@ Transitions:
 * cleanup: worker stopped, model and device memory freed, publishers and service destroyed.
 * shutdown (from any state): as cleanup; then the process exits with code 0.
 
-Threads: the lifecycle/parameter services, ``init_bbox`` and ``~/reset`` share the node's
-default (mutually exclusive) callback group; images and camera_info have their own group; the
-diagnostics timer a third; a MultiThreadedExecutor runs them. The tracker lives on its own
-worker thread (:mod:`vil_tracker_ros.ros.executor`).
+Threads: the executor (:func:`make_executor`: rclpy's EventsExecutor, or a
+MultiThreadedExecutor where rclpy lacks it) runs every ROS callback; the lifecycle/parameter
+services, ``init_bbox`` and ``~/reset`` share the node's default (mutually exclusive) callback
+group, images and camera_info have their own group, the diagnostics timer a third (they matter
+under the MultiThreadedExecutor). The tracker lives on its own worker thread
+(:mod:`vil_tracker_ros.ros.executor`), which publishes ``~/status`` and ``~/detection``; the
+session's output thread publishes the rest (:mod:`vil_tracker_ros.ros.node_outputs`).
 
 The node is split by concern: this module holds the lifecycle, parameters and ``main``;
 :mod:`~vil_tracker_ros.ros.node_inputs` the subscriptions and input callbacks;
@@ -53,6 +56,7 @@ from vil_tracker_ros.ros.executor import WorkerStats
 from vil_tracker_ros.ros.node_inputs import NodeInputs
 from vil_tracker_ros.ros.node_inputs import PendingInit
 from vil_tracker_ros.ros.node_outputs import NodeOutputs
+from vil_tracker_ros.ros.node_outputs import OutputThread
 from vil_tracker_ros.ros.node_support import apply_runtime_config
 from vil_tracker_ros.ros.node_support import build_tracker
 from vil_tracker_ros.ros.node_support import free_device_memory
@@ -122,6 +126,11 @@ class TrackerNode(NodeInputs, NodeOutputs, LifecycleNode):
         else:
             logger.error(message)
 
+    def _on_output_error(self, err: Exception) -> None:
+        """Count and log a failed publishing job of the output thread (as the worker does)."""
+        self._stats.count('publish_errors')
+        self._log('error', 'publish_failed', f'publishing failed: {type(err).__name__}: {err}')
+
     def _problem(self, counter: str, message: str, level: str = 'warn') -> None:
         """Count a bad input, remember it for diagnostics and log it (throttled)."""
         self._stats.count(counter)
@@ -167,6 +176,7 @@ class TrackerNode(NodeInputs, NodeOutputs, LifecycleNode):
                 tracker, built['device'] = build_tracker(cfg, checkpoint)
                 return tracker
 
+            session.outputs = OutputThread(self._on_output_error)
             session.worker = InferenceWorker(
                 build, self, session.mailbox, self._stats, self._log,
                 apply_config=apply_runtime_config)
@@ -187,6 +197,10 @@ class TrackerNode(NodeInputs, NodeOutputs, LifecycleNode):
             if not session.worker.stop(timeout=30.0):
                 self.get_logger().error('inference worker did not stop within 30 s')
             session.worker = None
+        if session.outputs is not None:   # after the worker: nothing puts jobs any more
+            if not session.outputs.stop(timeout=10.0):
+                self.get_logger().error('output thread did not stop within 10 s')
+            session.outputs = None
         if session.reset_service is not None:
             self.destroy_service(session.reset_service)
             session.reset_service = None
@@ -237,6 +251,9 @@ class TrackerNode(NodeInputs, NodeOutputs, LifecycleNode):
         ok, message = session.worker.request_reset(reason)
         if not ok:
             self.get_logger().error(f'reset on {reason} failed: {message}')
+        # Outputs of frames processed before the reset go out while publishers are enabled.
+        if not session.outputs.flush(timeout=5.0):
+            self.get_logger().error(f'outputs not flushed within 5 s on {reason}')
         session.ring.clear()
         with self._lock:
             self._last_stamp_ns = None
@@ -300,6 +317,21 @@ class TrackerNode(NodeInputs, NodeOutputs, LifecycleNode):
 STOP_POLL_S = 0.1    # how often the spin loop looks at the stop flag set by SIGINT/SIGTERM
 
 
+def make_executor() -> Any:
+    """Return the EventsExecutor where this rclpy has it, else a MultiThreadedExecutor.
+
+    The EventsExecutor (C++, rclpy >= Kilted) dispatches an image callback about 1 ms sooner
+    than the Python MultiThreadedExecutor here (measured; see BENCHMARKS.md). It runs every
+    callback on one thread, which is enough: each callback only converts, queues or answers,
+    and the tracker runs on its own worker thread, so nothing waits behind inference.
+    """
+    try:
+        from rclpy.experimental import EventsExecutor
+    except ImportError:
+        return MultiThreadedExecutor(num_threads=4)
+    return EventsExecutor()
+
+
 def main(args: Optional[List[str]] = None) -> int:
     """Run the node until SIGINT/SIGTERM or the lifecycle shutdown transition; returns 0."""
     # rclpy's own handlers shut the context down from under a spinning executor, which races
@@ -310,7 +342,7 @@ def main(args: Optional[List[str]] = None) -> int:
     previous = {sig: signal.signal(sig, lambda *_: stop.set())
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     node = None
-    executor = MultiThreadedExecutor(num_threads=4)
+    executor = make_executor()
     try:
         node = TrackerNode()
         executor.add_node(node)

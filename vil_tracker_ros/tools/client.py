@@ -16,7 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
+import weakref
 
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
@@ -39,15 +40,49 @@ class NodeClientError(RuntimeError):
     """The node did not answer, or refused a transition."""
 
 
+# Nodes that spin_until spins with an executor of their own (see use_events_executor).
+_EXECUTORS: 'weakref.WeakKeyDictionary[Node, Any]' = weakref.WeakKeyDictionary()
+
+
+def use_events_executor(node: Node) -> bool:
+    """Make :func:`spin_until` spin ``node`` with rclpy's EventsExecutor from now on.
+
+    Its C++ dispatch answers a message sooner than ``rclpy.spin_once`` (about 1 ms per message
+    measured here), so a measuring client adds less of its own time to what it measures.
+    Returns False (nothing changes) where this rclpy has no EventsExecutor. Call
+    :func:`release_executor` before destroying the node.
+    """
+    try:
+        from rclpy.experimental import EventsExecutor
+    except ImportError:
+        return False
+    executor = EventsExecutor(context=node.context)
+    executor.add_node(node)
+    _EXECUTORS[node] = executor
+    return True
+
+
+def release_executor(node: Node) -> None:
+    """Undo :func:`use_events_executor` for ``node`` (no-op if it was not called)."""
+    executor = _EXECUTORS.pop(node, None)
+    if executor is not None:
+        executor.remove_node(node)
+        executor.shutdown()
+
+
 def spin_until(node: Node, done: Callable[[], bool], timeout: float,
                what: str = 'condition') -> None:
     """Spin ``node`` until ``done()`` is true; raise TimeoutError after ``timeout`` seconds."""
     import rclpy  # local: keeps this module importable for docs without a ROS env
+    executor = _EXECUTORS.get(node)
     deadline = time.monotonic() + timeout
     while not done():
         if time.monotonic() > deadline:
             raise TimeoutError(f'timed out after {timeout:.1f}s waiting for {what}')
-        rclpy.spin_once(node, timeout_sec=0.05)
+        if executor is not None:
+            executor.spin_once(timeout_sec=0.05)
+        else:
+            rclpy.spin_once(node, timeout_sec=0.05)
 
 
 class LifecycleClient:

@@ -147,16 +147,24 @@ class CameraStreamer:
     def wait_for_node(self, timeout: float = 30.0) -> None:
         wait_for_subscribers(self.node, [self.image_pub, self.init_pub], timeout)
 
-    def publish_frame(self, rgb: np.ndarray, ns: int,
-                      info: Optional[CameraInfo] = None) -> None:
+    def publish_frame(self, rgb: np.ndarray, ns: Optional[int] = None,
+                      info: Optional[CameraInfo] = None) -> int:
+        """Publish one rgb8 frame (and ``info``) stamped ``ns``; return the stamp.
+
+        Without ``ns`` the stamp is taken once the message is built, right before publishing,
+        as a driver that stamps its capture and fills the message during capture would: a
+        latency measured from this stamp does not include building the message here.
+        """
         msg = rgb_to_image_msg(rgb, 'rgb8')
         msg.header.frame_id = self.frame_id
+        ns = time.time_ns() if ns is None else ns
         set_stamp(msg.header, ns)
         if info is not None:
             info.header.frame_id = self.frame_id
             set_stamp(info.header, ns)
             self.info_pub.publish(info)
         self.image_pub.publish(msg)
+        return ns
 
     def publish_init(self, box_xywh, ns: int, class_id: str = 'target') -> None:
         x, y, w, h = (float(v) for v in box_xywh)
@@ -214,8 +222,7 @@ class CameraStreamer:
             target = start + i * period
             spin_until(self.node, lambda: time.monotonic() >= target, period + 5.0,
                        'the next frame time')
-            ns = time.time_ns()
-            self.publish_frame(rgb, ns, camera_info)
+            ns = self.publish_frame(rgb, None, camera_info)
             stamps.append(ns)
             sends.append(time.monotonic_ns())
         return StreamResult(stamps, sends, self.frame_id)
