@@ -192,11 +192,16 @@ def clip_box_xywh(box: Any, width: float, height: float, min_size: float = 1.0) 
     return np.stack([x0, y0, x1 - x0, y1 - y0], axis=-1)
 
 
+MAX_BOX_PER_IMAGE = 16.0   # box_error: longest usable box side, in image sides
+
+
 def box_error(box: Any, width: float | None = None, height: float | None = None) -> str | None:
     """Say what is wrong with a single xywh pixel box, or return None if it is usable.
 
     Usable means: 4 finite numbers, width and height > 0 and, when the image
-    size is given, at least partly inside the image.
+    size is given, at least partly inside the image and no side longer than
+    ``MAX_BOX_PER_IMAGE`` times the image's longer side (larger boxes overflow the
+    crop and Kalman arithmetic and are never a target).
     """
     try:
         arr = np.asarray(box, dtype=np.float64)
@@ -213,4 +218,7 @@ def box_error(box: Any, width: float | None = None, height: float | None = None)
         if x >= width or y >= height or x + w <= 0 or y + h <= 0:
             return (f'box {arr.tolist()} lies entirely outside the '
                     f'{int(width)}x{int(height)} image')
+        if max(w, h) > MAX_BOX_PER_IMAGE * max(width, height):
+            return (f'box {arr.tolist()} is more than {MAX_BOX_PER_IMAGE:g} times the size of '
+                    f'the {int(width)}x{int(height)} image')
     return None
