@@ -88,7 +88,8 @@ class OutputThread:
             with self._cond:
                 self._busy = False
                 self._cond.notify_all()
-                self._cond.wait_for(lambda: self._jobs or self._closed)
+                while not self._jobs and not self._closed:
+                    self._cond.wait(timeout=0.5)
                 if not self._jobs:
                     return
                 job = self._jobs.popleft()

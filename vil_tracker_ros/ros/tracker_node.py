@@ -320,7 +320,7 @@ STOP_POLL_S = 0.1    # how often the spin loop looks at the stop flag set by SIG
 def make_executor() -> Any:
     """Return the EventsExecutor where this rclpy has it, else a MultiThreadedExecutor.
 
-    The EventsExecutor (C++, rclpy >= Kilted) dispatches an image callback about 1 ms sooner
+    The EventsExecutor (C++, ``rclpy.experimental``) dispatches an image callback about 1 ms sooner
     than the Python MultiThreadedExecutor here (measured; see BENCHMARKS.md). It runs every
     callback on one thread, which is enough: each callback only converts, queues or answers,
     and the tracker runs on its own worker thread, so nothing waits behind inference.
