@@ -178,7 +178,9 @@ def package_license(root: str, source: Source) -> Tuple[list, str]:
         return [], 'unknown (no copyright file)'
     with open(path, encoding='utf-8', errors='replace') as f:
         stanzas = parse_copyright(f.read())
-    fallback = next((name for globs, name in stanzas if '*' in globs), 'see copyright file')
+    # No DEP-5 stanza for every file: point at the package's own statement.
+    fallback = next((name for globs, name in stanzas if '*' in globs),
+                    f'see /usr/share/doc/{source.package}/copyright')
     return stanzas, fallback
 
 
