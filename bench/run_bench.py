@@ -24,6 +24,7 @@ import time
 from typing import Callable, Dict, List, Optional
 
 import cv2
+import dds_floor  # bench/, next to this script
 import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -352,6 +353,12 @@ def node_part(args, seq, trackers: Dict[str, object], full: bool) -> Dict[str, o
     capacity = node['nominal']['throughput_fps']
     e2e = node['nominal']['latency_ms']['median'] if node['nominal']['latency_ms'] else math.nan
     node['overhead_ms'] = e2e - step_ms
+    # The transport floor: an echo node with the node's executor, inputs and outputs but no
+    # tracker (bench/dds_floor.py), idle and after a step's worth of compute.
+    log('transport floor (echo node)')
+    work = node['nominal'].get('node_step_p50_ms') or step_ms
+    node['floor'] = {'idle': dds_floor.measure(frames, init, nominal_rate, 0.0),
+                     'after_step': dds_floor.measure(frames, init, nominal_rate, work)}
     # Same run, same camera client, same model settings: this node and the baseline node,
     # alternating (new, old, old, new), latencies pooled per node.
     with tempfile.TemporaryDirectory() as workdir:
@@ -457,6 +464,22 @@ def write_markdown(results: Dict[str, object], path: str) -> None:
         lines += ['', f'Node overhead (end-to-end p50 minus the core tracker step p50 of '
                   f'{step:.1f} ms): **{n["overhead_ms"]:.1f} ms** (DDS transport of the image, '
                   'conversion, mailbox, publishing).']
+        own = n['nominal'].get('node_step_p50_ms')
+        if own and n['nominal']['latency_ms']:
+            # The in-process rows ran minutes earlier; the node's own step is from this run.
+            lines.append(f"Against the node's own tracker step p50 in that same run ({own:.1f} "
+                         f'ms, from its /diagnostics): '
+                         f'**{n["nominal"]["latency_ms"]["median"] - own:.1f} ms**.')
+        floor = n.get('floor')
+        if floor:
+            idle, busy = floor['idle'], floor['after_step']
+            lines += ['', 'Transport floor, same frames, rate and camera client '
+                      "(`bench/dds_floor.py`: an echo node with the node's executor, "
+                      'subscriptions, worker hand-off and Detection2D output, no tracker): '
+                      f'round trip p50 **{idle["p50_ms"]:.1f} ms** idle, '
+                      f'**{busy["overhead_ms"]:.1f} ms** above {busy["work_ms"]:.1f} ms of '
+                      "compute per frame (the step's length). The node's overhead above that "
+                      'floor is what its own code adds.']
         c = n.get('comparison')
         if c:
             new, old = c['new'], c['baseline']

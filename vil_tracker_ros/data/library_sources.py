@@ -32,6 +32,9 @@ class Source:
     one_per_dir: bool = False          # a directory holds one picture at several sizes
 
 
+OPENCLIPART_OBJECTS = ('animals', 'food', 'transportation', 'people', 'tools', 'office',
+                       'plants', 'buildings', 'electronics', 'containers', 'recreation')
+
 DEFAULT_SOURCES: Tuple[Source, ...] = (
     Source('gnome-backgrounds', 'photo', ('usr/share/backgrounds/gnome/*',)),
     Source('plasma-workspace-wallpapers', 'photo',
@@ -42,8 +45,16 @@ DEFAULT_SOURCES: Tuple[Source, ...] = (
     Source('lomiri-wallpapers-20.04', 'photo', ('usr/share/backgrounds/*',)),
     Source('ukui-wallpapers', 'photo', ('usr/share/backgrounds/*',)),
     Source('sway-backgrounds', 'photo', ('usr/share/backgrounds/sway/*',)),
+    Source('lxqt-themes', 'photo', ('usr/share/lxqt/wallpapers/*',),
+           exclude=('*logo*', '*origami*')),
     Source('tuxpaint-stamps-default', 'cutout', ('usr/share/tuxpaint/stamps/**/*.png',),
            exclude=('*/stamps/symbols/alphabets/*', '*/stamps/symbols/math/*')),
+    # Openclipart's object categories (drawn objects with alpha); icons, symbols, shapes,
+    # flags and road signs are left out: they are not things a camera follows.
+    Source('openclipart-png', 'cutout',
+           tuple(f'usr/share/openclipart/png/{c}/**/*.png' for c in OPENCLIPART_OBJECTS),
+           exclude=('*/aiga-symbols/*', '*/roadsigns/*', '*/stickmen/*', '*/smilies/*',
+                    '*/recreation/games/*')),
     Source('matplotlib', 'photo', ('mpl-data/sample_data/*.jpg',), origin='python'),
 )
 
