@@ -502,9 +502,9 @@ def write_markdown(results: Dict[str, object], path: str) -> None:
                       f'{old["p50_ms"] - new["p50_ms"]:.1f} ms. The camera client stamps each '
                       'frame once its message is built, right before publishing, and receives '
                       'through the EventsExecutor, so neither its message building nor its '
-                      'own dispatch counts as node time. This CPU is shared (2 cores, a niced '
-                      'training job, other developers): absolute times drift, the same-run '
-                      'difference is the figure to read.']
+                      'own dispatch counts as node time. This CPU may be shared (2 cores; at '
+                      'times a niced training job or other work): absolute times drift, the '
+                      'same-run difference is the figure to read.']
         t_cfg, t_other = n.get('threads_config'), n.get('threads_other')
         if t_cfg and t_other:
             lines += ['', '### Inference threads in the node (same run)', '',
