@@ -74,6 +74,28 @@ def test_predict_known_answer():
     assert p2[0, 1] == 0.0
 
 
+def test_motion_floor_raises_only_the_motion_noise_of_small_boxes():
+    cfg = KalmanConfig(std_position=0.5, std_velocity=2.0)
+    kf = KalmanFilter(cfg)
+    z = [100.0, 50.0, 4.0, 9.0]                        # s = 6
+    mean, cov = kf.initiate(z, motion_floor=30.0)
+    np.testing.assert_allclose(np.diag(cov)[:4], (2 * cfg.std_measurement * 6) ** 2)
+    np.testing.assert_allclose(np.diag(cov)[4:], (cfg.std_initial_velocity * 30) ** 2)
+    # Q is the box-size Q with s = 30 instead of 6; a floor below s changes nothing.
+    q = kf.process_noise(mean, 0.5, motion_floor=30.0)
+    np.testing.assert_allclose(q, kf.process_noise(mean, 0.5) * (30.0 / 6.0) ** 2)
+    np.testing.assert_array_equal(kf.process_noise(mean, 0.5, motion_floor=5.0),
+                                  kf.process_noise(mean, 0.5))
+    m2, p2 = kf.predict(mean, cov, 0.5, motion_floor=30.0)
+    np.testing.assert_allclose(p2, kf.predict(mean, cov, 0.5)[1] - kf.process_noise(mean, 0.5)
+                               + q)
+    # Past max_dt the re-seeded velocity takes the floor too.
+    _, p_big = kf.predict(mean, cov, 10.0, motion_floor=30.0)
+    np.testing.assert_allclose(np.diag(p_big)[4:], kf.initial_velocity_var(30.0))
+    # The measurement noise stays on the box's own scale.
+    np.testing.assert_allclose(np.diag(kf.measurement_noise(mean)), (cfg.std_measurement * 6) ** 2)
+
+
 def test_update_known_answer_scalar_case():
     # With diagonal P and R and no cross terms, each position component is a
     # scalar Kalman update: m' = m + p/(p+r) (z-m), p' = p r / (p + r).

@@ -79,10 +79,10 @@ def frame(box=None):
     return img
 
 
-def make(**tracker_kw):
+def make(kalman=None, **tracker_kw):
     backend = FakeBackend()
     cfg = TrackerConfig(**{'template_update_interval': 0, **tracker_kw})
-    return SingleObjectTracker(backend, cfg, KalmanConfig()), backend
+    return SingleObjectTracker(backend, cfg, kalman or KalmanConfig()), backend
 
 
 def test_init_and_track_moving_target():
@@ -154,7 +154,9 @@ def test_lost_widens_search_then_reacquires():
 
 
 def test_reacquire_far_away_restarts_the_filter():
-    trk, be = make(lost_frames=2)
+    # Box-size motion noise only: with the image-scale floor the 60 px jump below is
+    # inside the gate (test_motion_floor_lets_a_small_fast_target_through).
+    trk, be = make(kalman=KalmanConfig(min_motion_scale=0.0), lost_frames=2)
     box = (150.0, 100.0, 20.0, 20.0)
     trk.initialize(frame(box), box, 0.0)
     trk.track(frame(box), DT)
@@ -169,6 +171,26 @@ def test_reacquire_far_away_restarts_the_filter():
     assert res.status == TrackStatus.TRACKING and res.accepted and res.gated
     assert iou(res.box, moved) > 0.8        # restarted at the measurement
     np.testing.assert_array_equal(trk._track.mean[4:], 0.0)
+
+
+@pytest.mark.parametrize('floor, followed', [(0.0, False), (0.3, True)])
+def test_motion_floor_lets_a_small_fast_target_through(floor, followed):
+    # A 10 px target panning 6 px per frame (a drone's view): on a box-size scale that
+    # is 18 box sizes per second, far outside what the filter allows, so every
+    # measurement fails the gate and the track is lost; with the floor at 0.3 of the
+    # 240 px side (72 px) the same motion is ordinary and the filter follows it.
+    trk, be = make(kalman=KalmanConfig(min_motion_scale=floor))
+    box = (100.0, 100.0, 10.0, 10.0)
+    trk.initialize(frame(box), box, 0.0)
+    results = []
+    for k in range(1, 16):
+        truth = (100.0 + 6 * k, 100.0, 10.0, 10.0)
+        results.append((trk.track(frame(truth), k * DT), truth))
+    if followed:
+        assert all(r.accepted and not r.gated for r, _ in results)
+        assert all(iou(r.box, truth) > 0.5 for r, truth in results)
+    else:
+        assert results[2][0].gated and results[-1][0].status == TrackStatus.LOST
 
 
 def test_gate_rejects_a_confident_far_outlier():

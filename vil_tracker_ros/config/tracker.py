@@ -89,6 +89,7 @@ class KalmanConfig:
     gate_probability: float = 0.95      # chi-square gate, 4 dof
     uncertainty_scale: float = 1.0      # weight of the model's predicted variance in R
     max_dt: float = 1.0                 # seconds; longer gaps reset the velocity
+    min_motion_scale: float = 0.3       # motion noise scale floor / frame's shorter side
 
     def validate(self) -> None:
         _finite_positive('std_position', self.std_position)
@@ -99,3 +100,4 @@ class KalmanConfig:
                'gate_probability', f'must be in (0, 1), got {self.gate_probability!r}')
         _in_range('uncertainty_scale', self.uncertainty_scale, 0.0, 10.0)
         _finite_positive('max_dt', self.max_dt)
+        _in_range('min_motion_scale', self.min_motion_scale, 0.0, 1.0)

@@ -23,6 +23,12 @@ Noise model (all standard deviations are relative to the box size
 * measurement noise R = ``(std_measurement * s)^2`` per component, plus
   ``uncertainty_scale`` times the model's predicted variance (from ``log_var``).
 
+Motion noise (Q and the initial velocity spread) uses ``max(s, motion_floor)``
+instead of ``s``: camera motion moves a small target as many pixels as a large one,
+so a 15 px target seen from a panning drone must not be held to a 15 px scale. The
+caller passes ``motion_floor`` in pixels (the tracker: ``min_motion_scale`` times
+the frame's shorter side); 0 keeps the pure box-size scale.
+
 Time steps (``dt`` comes from image stamps, chosen by the caller):
 
 * ``dt < 0`` or non-finite: ``ValueError``. Out-of-order frames must be caught
@@ -153,18 +159,21 @@ class KalmanFilter:
 
     # ------------------------------------------------------------ the filter
 
-    def initiate(self, z: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    def initiate(self, z: np.ndarray,
+                 motion_floor: float = 0.0) -> Tuple[np.ndarray, np.ndarray]:
         """Start a track at measurement ``z`` (cx, cy, w, h) with zero velocity."""
         z = self._check_measurement(z)
         s = self._size_scale(z)
         mean = np.concatenate([z, np.zeros(NDIM)])
         pos_var = (2.0 * self.cfg.std_measurement * s) ** 2
-        cov = np.diag([pos_var] * NDIM + [self.initial_velocity_var(s)] * NDIM)
+        vel_var = self.initial_velocity_var(max(s, motion_floor))
+        cov = np.diag([pos_var] * NDIM + [vel_var] * NDIM)
         return mean, cov
 
-    def process_noise(self, mean: np.ndarray, dt: float) -> np.ndarray:
-        """Q for an elapsed time ``dt`` (seconds), scaled by the box size of ``mean``."""
-        s = self._size_scale(mean)
+    def process_noise(self, mean: np.ndarray, dt: float,
+                      motion_floor: float = 0.0) -> np.ndarray:
+        """Q for ``dt`` seconds, scaled by the box size of ``mean`` (>= ``motion_floor`` px)."""
+        s = max(self._size_scale(mean), motion_floor)
         qp = (self.cfg.std_position * s) ** 2
         qa = (self.cfg.std_velocity * s) ** 2
         q = np.zeros((STATE_DIM, STATE_DIM))
@@ -174,8 +183,8 @@ class KalmanFilter:
         q[idx + NDIM, idx + NDIM] = qa * dt
         return q
 
-    def predict(self, mean: np.ndarray, cov: np.ndarray,
-                dt: float) -> Tuple[np.ndarray, np.ndarray]:
+    def predict(self, mean: np.ndarray, cov: np.ndarray, dt: float,
+                motion_floor: float = 0.0) -> Tuple[np.ndarray, np.ndarray]:
         """Propagate the state by ``dt`` seconds (see the module docstring for edge cases)."""
         mean, cov = self._check_state(mean, cov)
         if not math.isfinite(dt) or dt < 0.0:
@@ -183,20 +192,19 @@ class KalmanFilter:
         if dt == 0.0:
             return mean.copy(), cov.copy()
         if dt > self.cfg.max_dt:
-            return self._reseed_velocity(mean, cov, dt)
+            return self._reseed_velocity(mean, cov, dt, motion_floor)
         f = np.eye(STATE_DIM)
         f[np.arange(NDIM), np.arange(NDIM) + NDIM] = dt
         new_mean = f @ mean
-        new_cov = f @ cov @ f.T + self.process_noise(mean, dt)
+        new_cov = f @ cov @ f.T + self.process_noise(mean, dt, motion_floor)
         return new_mean, 0.5 * (new_cov + new_cov.T)
 
-    def _reseed_velocity(self, mean: np.ndarray, cov: np.ndarray,
-                         dt: float) -> Tuple[np.ndarray, np.ndarray]:
-        s = self._size_scale(mean)
-        vel_var = self.initial_velocity_var(s)
+    def _reseed_velocity(self, mean: np.ndarray, cov: np.ndarray, dt: float,
+                         motion_floor: float) -> Tuple[np.ndarray, np.ndarray]:
+        vel_var = self.initial_velocity_var(max(self._size_scale(mean), motion_floor))
         new_mean = mean.copy()
         new_mean[NDIM:] = 0.0
-        q = self.process_noise(mean, dt)
+        q = self.process_noise(mean, dt, motion_floor)
         new_cov = np.zeros_like(cov)
         new_cov[:NDIM, :NDIM] = (cov[:NDIM, :NDIM] + q[:NDIM, :NDIM]
                                  + np.eye(NDIM) * vel_var * self.cfg.max_dt ** 2)

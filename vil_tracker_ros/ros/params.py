@@ -103,6 +103,10 @@ _DOCS: Dict[str, _Doc] = {
         "How much the model's predicted variance scales the measurement noise.", 0.0, 10.0),
     'kalman.max_dt': _Doc(
         'Seconds between frames above which the velocity is re-seeded (> 0).', 0.0, 3600.0),
+    'kalman.min_motion_scale': _Doc(
+        "Smallest scale of the motion noise, as a fraction of the image's shorter side: "
+        'camera motion moves small targets as many pixels as large ones; 0 scales it by the '
+        'box size alone.', 0.0, 1.0),
     'io.image_reliable': _Doc(
         'Subscribe to images with reliable QoS instead of sensor-data (best effort, depth 1).'),
     'io.compressed': _Doc('Subscribe to image/compressed (CompressedImage) instead of image.'),
