@@ -92,6 +92,8 @@ def test_motion_floor_raises_only_the_motion_noise_of_small_boxes():
     # Past max_dt the re-seeded velocity takes the floor too.
     _, p_big = kf.predict(mean, cov, 10.0, motion_floor=30.0)
     np.testing.assert_allclose(np.diag(p_big)[4:], kf.initial_velocity_var(30.0))
+    # The tracker's floor: min_motion_scale of the shorter image side.
+    assert KalmanFilter(KalmanConfig(min_motion_scale=0.25)).motion_floor(240, 320) == 60.0
     # The measurement noise stays on the box's own scale.
     np.testing.assert_allclose(np.diag(kf.measurement_noise(mean)), (cfg.std_measurement * 6) ** 2)
 

@@ -154,6 +154,10 @@ class KalmanFilter:
             raise ValueError(f'measurement must be 4 finite numbers (cx, cy, w, h), got {z!r}')
         return z
 
+    def motion_floor(self, height: int, width: int) -> float:
+        """``min_motion_scale`` of the image's shorter side, in pixels."""
+        return self.cfg.min_motion_scale * min(height, width)
+
     def initial_velocity_var(self, s: float) -> float:
         return (self.cfg.std_initial_velocity * s) ** 2
 

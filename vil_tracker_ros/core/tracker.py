@@ -202,10 +202,6 @@ class SingleObjectTracker:
         """Stop tracking and go idle (the next track id still increases)."""
         self._track = None
 
-    def _motion_floor(self, image: np.ndarray) -> float:
-        """Smallest motion-noise scale in pixels (see ``core/kalman.py``)."""
-        return self.kf.cfg.min_motion_scale * min(image.shape[:2])
-
     def _window(self, shape: tuple) -> np.ndarray:
         if shape not in self._windows:
             self._windows[shape] = hann_window(*shape)
@@ -231,7 +227,7 @@ class SingleObjectTracker:
         t1 = time.perf_counter()
         template_state = self.backend.encode_template(crop)
         t2 = time.perf_counter()
-        mean, cov = self.kf.initiate(xywh_to_cxcywh(box), self._motion_floor(image))
+        mean, cov = self.kf.initiate(xywh_to_cxcywh(box), self.kf.motion_floor(height, width))
         self._last_id += 1
         self._track = _Track(track_id=self._last_id, stamp=stamp, mean=mean, cov=cov,
                              template_state=template_state,
@@ -263,7 +259,7 @@ class SingleObjectTracker:
         # 1. predict
         t = time.perf_counter()
         mean, cov = self.kf.predict(tr.mean, tr.cov, stamp - tr.stamp,
-                                    self._motion_floor(image))
+                                    self.kf.motion_floor(height, width))
         timings['predict'] = (time.perf_counter() - t) * 1e3
 
         # 2-4. search around the prediction (kept on the image, with a sane size); while
@@ -309,7 +305,7 @@ class SingleObjectTracker:
         else:
             accepted = confidence >= self.cfg.lost_confidence and not gated
         if accepted and gated:      # re-acquired far from the coasting prediction
-            new.mean, new.cov = self.kf.initiate(z, self._motion_floor(image))
+            new.mean, new.cov = self.kf.initiate(z, self.kf.motion_floor(height, width))
         elif accepted:
             new.mean, new.cov = self.kf.update(mean, cov, z, r_mat)
         else:
