@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from vil_tracker_ros.control.feedforward import EXTRAPOLATE_S, RateFeedforward
 from vil_tracker_ros.control.follow import apply_deadzone, AxisPid, bearing_to_angles
 from vil_tracker_ros.control.follow import FollowConfig, FollowController, offset_to_angles
 from vil_tracker_ros.control.gimbal_sim import GimbalCamera, SimConfig, TargetPath
@@ -158,3 +159,108 @@ def test_simulator_renders_the_target_at_its_projection():
     assert cam.yaw == cam.cfg.max_yaw and cam.pitch == cam.cfg.max_pitch
     cam.visible = False
     assert cam.render(0.0)[1] is None
+
+
+# ---------------------------------------------------------------- feedforward
+
+
+def test_attitude_is_interpolated_and_briefly_extrapolated():
+    ff = RateFeedforward(tau=0.5, max_interval=0.5)
+    assert ff.attitude_at(1.0) is None
+    ff.record_attitude(1.0, 0.10, -0.20)
+    ff.record_attitude(1.2, 0.30, -0.10)
+    assert ff.attitude_at(1.1) == pytest.approx((0.20, -0.15))
+    assert ff.attitude_at(1.25) == pytest.approx((0.35, -0.075))    # 50 ms past the newest
+    assert ff.attitude_at(1.2 + EXTRAPOLATE_S + 0.01) is None
+    assert ff.attitude_at(0.9) is None
+    ff.record_attitude(1.1, 9.0, 9.0)                               # out of order: ignored
+    assert ff.attitude_at(1.1) == pytest.approx((0.20, -0.15))
+
+
+def test_feedforward_estimates_the_targets_world_rate():
+    """Camera turning at 0.1 rad/s, target drifting in the image at 0.02 rad/s: 0.12 rad/s."""
+    ff = RateFeedforward(tau=0.5, max_interval=0.5)
+    for i in range(60):                         # 3 s at 20 Hz
+        t = i * 0.05
+        ff.record_attitude(t, 0.1 * t, -0.05 * t)
+        ff.update(t, 0.02 * t, 0.01 * t)
+    assert ff.aligned
+    assert ff.rate == pytest.approx((0.12, -0.04), rel=0.01)
+
+
+def test_feedforward_without_attitude_is_zero_and_says_so():
+    ff = RateFeedforward(tau=0.5, max_interval=0.5)
+    for i in range(10):
+        ff.record_attitude(i * 0.05, 0.1 * i * 0.05, 0.0)
+        ff.update(i * 0.05, 0.0, 0.0)
+    assert ff.rate[0] > 0.05
+    ff.update(5.0, 0.0, 0.0)                    # no attitude around t = 5 s (clocks differ)
+    assert not ff.aligned and ff.rate == (0.0, 0.0)
+
+
+def test_feedforward_ignores_out_of_order_and_restarts_after_a_gap():
+    ff = RateFeedforward(tau=0.5, max_interval=0.5)
+    for i in range(40):
+        ff.record_attitude(i * 0.05, 0.2 * i * 0.05, 0.0)
+    for i in range(20):
+        ff.update(i * 0.05, 0.0, 0.0)
+    rate = ff.rate
+    ff.update(0.5, 5.0, 5.0)                    # older than the last measurement: ignored
+    assert ff.rate == rate
+    ff.update(1.9, 0.0, 0.0)                    # 0.95 s gap > max_interval
+    assert ff.rate == (0.0, 0.0)
+
+
+def _follow_moving_target(cfg, latency=0.1, seconds=14.0):
+    """Steady-state errors (px) against the simulator's moving target; the measurement of a
+    frame arrives ``latency`` s later and the gimbal reports its attitude at each frame."""
+    cam = GimbalCamera(SimConfig())
+    f = cam.cfg.focal_px
+    ctl = _following(cfg)
+    step_dt = 1.0 / 60.0
+    pending, errors = [], []
+    rates = (0.0, 0.0)
+    for i in range(int(seconds / step_dt)):
+        t = i * step_dt
+        cam.integrate(rates[0], rates[1], step_dt)
+        if i % 4 == 0:                                   # a 15 Hz frame
+            ex, ey = cam.true_error_px(t)
+            errors.append((t, math.hypot(ex, ey)))
+            ctl.set_attitude(t, cam.yaw, cam.pitch)
+            pending.append((t + latency, t, ex, ey))
+        while pending and pending[0][0] <= t + 1e-9:
+            _, stamp, ex, ey = pending.pop(0)
+            ctl.set_error(*bearing_to_angles(ex / f, ey / f, 1.0), stamp, t)
+        cmd = ctl.step(t)
+        rates = (cmd.yaw_rate, cmd.pitch_rate)
+    return [e for t, e in errors if t >= seconds / 2]
+
+
+def test_feedforward_removes_most_of_the_lag_on_a_moving_target():
+    """The PID alone lags the 4 deg/s target by 4.5 px (no deadzone); the feedforward by 1.4.
+
+    The deadzone adds its own 3 px to both (the PID sees nothing inside it): the feedforward
+    still takes the lag part off.
+    """
+    pid_only = _follow_moving_target(FollowConfig(feedforward=0.0, deadzone=0.0))
+    with_ff = _follow_moving_target(FollowConfig(deadzone=0.0))
+    assert np.median(pid_only) > 3.5
+    assert np.median(with_ff) < 0.4 * np.median(pid_only)
+    assert max(with_ff) < max(pid_only)
+    pid_only = _follow_moving_target(FollowConfig(feedforward=0.0))
+    with_ff = _follow_moving_target(FollowConfig())
+    assert np.median(with_ff) < np.median(pid_only) - 2.5
+    assert max(with_ff) < max(pid_only)
+
+
+def test_hold_resets_the_feedforward():
+    ctl = _following(FollowConfig(ki=0.0, deadzone=0.0, max_accel=0.0))
+    for i in range(60):
+        t = i * 0.05
+        ctl.set_attitude(t, 0.2 * t, 0.0)
+        ctl.set_error(0.0, 0.0, t, t)
+        ctl.step(t)
+    assert ctl.step(3.0).yaw_rate == pytest.approx(0.2, rel=0.01)  # all feedforward
+    ctl.set_status('idle', 3.0)
+    assert ctl.step(3.05).holding
+    assert ctl.feedforward.rate == (0.0, 0.0)

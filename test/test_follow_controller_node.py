@@ -46,11 +46,13 @@ class Feeder:
         self.status_pub = n.create_publisher(String, '/vil_tracker/status', latched)
         self.offset_pub = n.create_publisher(Vector3Stamped, '/vil_tracker/target_offset', 10)
         self.bearing_pub = n.create_publisher(Vector3Stamped, '/vil_tracker/target_bearing', 10)
+        self.attitude_pub = n.create_publisher(Vector3Stamped, '/gimbal_attitude', 10)
         n.create_subscription(Vector3Stamped, '/follow_controller/gimbal_rate', self._on_rate,
                               50)
         n.create_subscription(String, '/follow_controller/state', self._on_state, latched)
         self.params = n.create_client(SetParameters, '/follow_controller/set_parameters')
         self.feed = None            # ('offset' | 'bearing' | 'both', x, y) published at 20 Hz
+        self.attitude = None        # (yaw rate, pitch rate): a gimbal turning at these rates
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._spin, daemon=True),
                          threading.Thread(target=self._publish_loop, daemon=True)]
@@ -71,7 +73,12 @@ class Feeder:
         return msg
 
     def _publish_loop(self):
+        start = time.monotonic()
         while not self._stop.is_set():
+            attitude = self.attitude
+            if attitude is not None:      # reported just before the measurement, as a gimbal
+                t = time.monotonic() - start
+                self.attitude_pub.publish(self._msg(0.0, attitude[1] * t, attitude[0] * t))
             feed = self.feed
             if feed is not None:
                 kind, x, y = feed
@@ -177,6 +184,28 @@ def test_bearing_takes_precedence_over_the_offset(system):
     assert yaw == pytest.approx(KP * -0.1, rel=1e-3)
     assert pitch == pytest.approx(-KP * math.atan2(math.tan(0.05),
                                                    math.hypot(math.tan(-0.1), 1.0)), rel=1e-3)
+
+
+def test_gimbal_attitude_turns_on_the_feedforward(system):
+    """Target on the axis while the gimbal turns: the target moves with the camera, so the
+    command is the feedforward alone, the gimbal's rate; without attitude it is off again."""
+    proc, feeder = system
+    feeder.feed = ('bearing', 0.0, 0.0)
+    feeder.status('tracking')
+    feeder.attitude = (0.2, -0.1)
+    wait_for(lambda: feeder.recent(0.1) and feeder.recent(0.1)[-1][1] > 0.18, 10,
+             'the feedforward yaw rate')
+    time.sleep(1.5)                        # the 0.5 s low-pass has settled
+    pitch, yaw = feeder.recent(0.1)[-1]
+    assert yaw == pytest.approx(0.2, rel=0.05)
+    assert pitch == pytest.approx(-0.1, rel=0.05)
+    assert 'feedforward on' in proc.log()
+    warned = proc.log().count('feedforward off: no gimbal_attitude')
+    feeder.attitude = None
+    wait_for(lambda: feeder.recent(0.1) and feeder.recent(0.1)[-1] == (0.0, 0.0), 10,
+             'the feedforward off')
+    wait_for(lambda: proc.log().count('feedforward off: no gimbal_attitude') > warned, 5,
+             'the feedforward-off warning')
 
 
 def test_bad_inputs_are_ignored_and_the_watchdog_holds(system):

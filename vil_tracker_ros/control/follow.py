@@ -17,7 +17,10 @@ that is exact for an undistorted pinhole camera). Gains are therefore in (rad/s)
 
 :class:`FollowController` adds the safety logic around one :class:`AxisPid` per axis: deadzone,
 rate and acceleration limits, hold (zero rates) while idle, after ``lost_timeout`` seconds of
-``lost``, and when no measurement arrived for ``stale_timeout`` seconds (watchdog).
+``lost``, and when no measurement arrived for ``stale_timeout`` seconds (watchdog). When the
+gimbal reports its attitude (:meth:`FollowController.set_attitude`), a share ``feedforward`` of
+the target's estimated angular rate (:mod:`.feedforward`) is added to the PID output, so a
+moving target is followed without most of the PID's lag.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from typing import NamedTuple, Optional, Tuple
+
+from vil_tracker_ros.control.feedforward import RateFeedforward
 
 HOLD_REASONS = ('no_status', 'idle', 'lost', 'no_input', 'stale')
 
@@ -44,13 +49,16 @@ class FollowConfig:
     stale_timeout: float = 0.5       # s without a measurement before holding
     hfov: float = math.radians(60.0)  # rad, horizontal field of view (offset -> angle)
     vfov: float = math.radians(45.0)  # rad, vertical field of view
+    feedforward: float = 1.0         # share of the target's estimated rate added; 0: PID only
+    feedforward_tau: float = 0.5     # s, low-pass time constant of that rate estimate
 
     def validate(self) -> 'FollowConfig':
-        for name in ('kp', 'ki', 'kd', 'integral_limit', 'deadzone', 'max_accel'):
+        for name in ('kp', 'ki', 'kd', 'integral_limit', 'deadzone', 'max_accel',
+                     'feedforward'):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f'{name} must be a finite number >= 0, got {value!r}')
-        for name in ('max_rate', 'lost_timeout', 'stale_timeout'):
+        for name in ('max_rate', 'lost_timeout', 'stale_timeout', 'feedforward_tau'):
             value = getattr(self, name)
             if not math.isfinite(value) or value <= 0:
                 raise ValueError(f'{name} must be a finite number > 0, got {value!r}')
@@ -131,13 +139,15 @@ class FollowController:
 
     Feed it with :meth:`set_status` (tracker status) and :meth:`set_error` (each new
     measurement, with the measurement's own stamp for the PID's dt and the arrival time for
-    the watchdog), and call :meth:`step` at the output rate.
+    the watchdog), and call :meth:`step` at the output rate. The feedforward also needs
+    :meth:`set_attitude` (the gimbal's measured angles, stamped on the measurements' clock).
     """
 
     def __init__(self, cfg: FollowConfig) -> None:
         self.cfg = cfg.validate()
         self._yaw = AxisPid(cfg.kp, cfg.ki, cfg.kd, cfg.integral_limit)
         self._pitch = AxisPid(cfg.kp, cfg.ki, cfg.kd, cfg.integral_limit)
+        self.feedforward = RateFeedforward(cfg.feedforward_tau, cfg.stale_timeout)
         self.status: Optional[str] = None
         self._lost_since: Optional[float] = None
         self._last_input: Optional[float] = None
@@ -154,6 +164,9 @@ class FollowController:
             pid.kp, pid.ki, pid.kd = cfg.kp, cfg.ki, cfg.kd
             pid.integral_limit = cfg.integral_limit
             pid.reset()
+        self.feedforward.tau = cfg.feedforward_tau
+        self.feedforward.max_interval = cfg.stale_timeout
+        self.feedforward.reset()
 
     def set_status(self, status: str, now: float) -> None:
         if status == 'lost' and self.status != 'lost':
@@ -175,6 +188,7 @@ class FollowController:
         self._last_stamp = stamp
         self._last_input = now
         dz = self.cfg.deadzone
+        self.feedforward.update(stamp, yaw_error, pitch_error)
         self._raw = (self._yaw.update(apply_deadzone(yaw_error, dz), dt),
                      self._pitch.update(apply_deadzone(pitch_error, dz), dt))
         return True
@@ -194,8 +208,12 @@ class FollowController:
             return 'stale'
         return ''
 
+    def set_attitude(self, stamp: float, yaw: float, pitch: float) -> None:
+        """Gimbal angles (rad; yaw right +, pitch up +) at ``stamp``, for the feedforward."""
+        self.feedforward.record_attitude(stamp, yaw, pitch)
+
     def step(self, now: float) -> Command:
-        """Return the setpoint at ``now``: held at zero, or the PID output within the limits."""
+        """Return the setpoint at ``now``: held at zero, or PID + feedforward within the limits."""
         reason = self.hold_reason(now)
         dt = None if self._last_step is None else max(0.0, now - self._last_step)
         self._last_step = now
@@ -203,13 +221,15 @@ class FollowController:
             if not self._was_holding:
                 self._yaw.reset()
                 self._pitch.reset()
+                self.feedforward.reset()
                 self._last_stamp = None
             self._was_holding = True
             self._output = (0.0, 0.0)
             return Command(0.0, 0.0, reason)
         self._was_holding = False
         cfg = self.cfg
-        target = [_clamp(v, cfg.max_rate) for v in self._raw]
+        ff = self.feedforward.rate
+        target = [_clamp(v + cfg.feedforward * f, cfg.max_rate) for v, f in zip(self._raw, ff)]
         if cfg.max_accel > 0:
             step = cfg.max_accel * (dt or 0.0)   # the first step after a hold starts at 0
             target = [prev + _clamp(t - prev, step) for prev, t in zip(self._output, target)]

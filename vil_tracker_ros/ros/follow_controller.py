@@ -6,7 +6,9 @@
 Inputs (under the ``tracker`` parameter, default ``/vil_tracker``):
 ``<tracker>/target_offset`` (geometry_msgs/Vector3Stamped), ``<tracker>/target_bearing``
 (optional, preferred when ``use_bearing`` and it keeps arriving) and ``<tracker>/status``
-(std_msgs/String, transient local).
+(std_msgs/String, transient local), and ``gimbal_attitude`` (geometry_msgs/Vector3Stamped,
+optional: y = pitch up +, z = yaw right +, rad, stamped on the camera's clock; remap it to the
+gimbal's attitude to enable the feedforward, which removes most of the lag on a moving target).
 
 Outputs, at ``rate_hz``:
 
@@ -67,6 +69,10 @@ _GAIN_DOCS = {
     'hfov': ('Horizontal field of view, rad, to turn the normalised offset into an angle when '
              'no bearing is used.', 0.0, math.pi),
     'vfov': ('Vertical field of view, rad (see hfov).', 0.0, math.pi),
+    'feedforward': ("Share of the target's estimated angular rate added to the command (removes "
+                    'the lag on a moving target); 0: PID only.', 0.0, 2.0),
+    'feedforward_tau': ('Low-pass time constant of the target rate estimate, s (> 0).', 0.0,
+                        10.0),
 }
 
 
@@ -105,6 +111,7 @@ class FollowControllerNode(Node):
         self._area: Optional[float] = None
         self._bearing_at: Optional[float] = None
         self._state = ''
+        self._feedforward_active: Optional[bool] = None
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
         latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
@@ -114,6 +121,7 @@ class FollowControllerNode(Node):
         self.create_subscription(Vector3Stamped, f'{tracker}/target_offset', self._on_offset, 10)
         self.create_subscription(Vector3Stamped, f'{tracker}/target_bearing', self._on_bearing,
                                  10)
+        self.create_subscription(Vector3Stamped, 'gimbal_attitude', self._on_attitude, 50)
         self._rate_pub = self.create_publisher(Vector3Stamped, '~/gimbal_rate', 10)
         self._twist_pub = self.create_publisher(TwistStamped, '~/twist', 10)
         self._state_pub = self.create_publisher(String, '~/state', latched)
@@ -153,6 +161,7 @@ class FollowControllerNode(Node):
         cfg = self._controller.cfg
         yaw, pitch = offset_to_angles(v.x, v.y, cfg.hfov, cfg.vfov)
         self._controller.set_error(yaw, pitch, self._stamp(msg), now)
+        self._report_feedforward()
 
     def _on_bearing(self, msg: Vector3Stamped) -> None:
         if not self._use_bearing:
@@ -167,8 +176,24 @@ class FollowControllerNode(Node):
         self._bearing_at = now
         yaw, pitch = bearing_to_angles(v.x, v.y, v.z)
         self._controller.set_error(yaw, pitch, self._stamp(msg), now)
+        self._report_feedforward()
 
     # ----------------------------------------------------------------- outputs
+
+    def _on_attitude(self, msg: Vector3Stamped) -> None:
+        self._controller.set_attitude(self._stamp(msg), float(msg.vector.z), float(msg.vector.y))
+
+    def _report_feedforward(self) -> None:
+        active = self._controller.feedforward.aligned and self._controller.cfg.feedforward > 0
+        if active != self._feedforward_active:
+            self._feedforward_active = active
+            if active:
+                self.get_logger().info('feedforward on: gimbal_attitude covers the measurements')
+            elif self._controller.cfg.feedforward > 0:
+                self.get_logger().warning(
+                    'feedforward off: no gimbal_attitude report around the measurement stamps '
+                    "(topic not remapped to the gimbal, or its clock differs from the camera's); "
+                    'following on the PID alone')
 
     def _tick(self) -> None:
         self._publish(self._controller.step(self._now()))

@@ -173,6 +173,7 @@ def start_system(scenario: Scenario, log_dir: str) -> Dict[str, ModuleProcess]:
                                  log_path=os.path.join(log_dir, 'tracker.log')),
         'controller': ModuleProcess('vil_tracker_ros.ros.follow_controller',
                                     scenario.controller_params,
+                                    remaps={'gimbal_attitude': f'{SIM}/gimbal_state'},
                                     log_path=os.path.join(log_dir, 'follow_controller.log')),
     }
     for proc in procs.values():

@@ -5,8 +5,9 @@
 
 Renders :class:`vil_tracker_ros.control.gimbal_sim.GimbalCamera` at ``rate_hz`` and integrates
 the rate setpoints it receives (the follow controller's ``~/gimbal_rate`` convention:
-vector.y = pitch rate, positive up; vector.z = yaw rate, positive right; rad/s). A setpoint
-older than ``command_timeout`` seconds counts as zero, like a real gimbal's watchdog.
+vector.y = pitch rate, positive up; vector.z = yaw rate, positive right; rad/s). Each setpoint
+turns the gimbal from the moment it arrives, as a real rate loop would, not from the previous
+frame; one older than ``command_timeout`` seconds counts as zero, like a real gimbal's watchdog.
 
 Publishes (every frame, one header: the render time and ``frame_id``):
 
@@ -25,7 +26,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 from geometry_msgs.msg import Vector3Stamped
 import numpy as np
@@ -85,6 +86,7 @@ class GimbalSimNode(Node):
         self.create_service(SetBool, '~/set_target_visible', self._on_visible)
         self._rate = (0.0, 0.0)
         self._rate_at: Optional[float] = None
+        self._arrivals: List[Tuple[float, float, float]] = []   # (time, yaw, pitch) this frame
         self._t0 = time.monotonic()
         self._last = self._t0
         self.create_timer(1.0 / rate_hz, self._tick)
@@ -97,8 +99,7 @@ class GimbalSimNode(Node):
             self.get_logger().warning('gimbal_rate with NaN/inf ignored',
                                       throttle_duration_sec=2.0)
             return
-        self._rate = (yaw, pitch)
-        self._rate_at = time.monotonic()
+        self._arrivals.append((time.monotonic(), yaw, pitch))
 
     def _on_visible(self, request: SetBool.Request, response: SetBool.Response) -> Any:
         self.camera.visible = bool(request.data)
@@ -107,12 +108,26 @@ class GimbalSimNode(Node):
         self.get_logger().info(response.message)
         return response
 
+    def _advance(self, now: float) -> None:
+        """Turn the gimbal from the last frame to ``now``, each setpoint from its arrival on."""
+        t = self._last
+        for at, yaw, pitch in self._arrivals:
+            at = max(at, t)
+            self._turn(t, at)
+            t, self._rate, self._rate_at = at, (yaw, pitch), at
+        self._turn(t, now)
+        self._arrivals.clear()
+        self._last = now
+
+    def _turn(self, start: float, end: float) -> None:
+        """Apply the current setpoint over [start, end], up to its watchdog timeout."""
+        if self._rate_at is not None:
+            end = min(end, self._rate_at + self._timeout)
+            self.camera.integrate(self._rate[0], self._rate[1], end - start)
+
     def _tick(self) -> None:
         now = time.monotonic()
-        dt, self._last = now - self._last, now
-        fresh = self._rate_at is not None and now - self._rate_at < self._timeout
-        yaw_rate, pitch_rate = self._rate if fresh else (0.0, 0.0)
-        self.camera.integrate(yaw_rate, pitch_rate, dt)
+        self._advance(now)
         t = now - self._t0
         frame, box = self.camera.render(t)
         image = Image(height=frame.shape[0], width=frame.shape[1], encoding='rgb8',
