@@ -1,16 +1,50 @@
 # Copyright 2026 The vil_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 
-"""Where training runs: process group (torchrun / DDP), device and determinism."""
+"""Where training runs: process group (torchrun / DDP), device, determinism, loader signals."""
 
 from dataclasses import dataclass
 import os
+import signal
+from typing import Iterator
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
 from vil_tracker_ros.config import TrainConfig
+
+
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def ignore_stop_signals(worker_id: int) -> None:
+    """Leave SIGINT/SIGTERM to the main process (a DataLoader ``worker_init_fn``).
+
+    Ctrl-C reaches the whole process group and ``pkill -f`` matches the workers' command
+    line too; a worker dying of it would crash the loader before the main process could
+    finish its step and write the checkpoint. The main process ends the workers itself.
+    The worker was forked with these signals blocked (:func:`iter_with_shielded_workers`):
+    ignoring them first discards one that arrived in between, then they are unblocked.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
+def iter_with_shielded_workers(loader: Iterator) -> Iterator:
+    """``iter(loader)`` with SIGINT/SIGTERM blocked while its workers fork.
+
+    A signal between a worker's fork and its ``worker_init_fn`` would otherwise kill it
+    (the default action) and the loader would raise in the main process: seen when a
+    process-group SIGTERM met a new epoch's workers starting. The main process gets a
+    blocked signal as soon as the workers have started.
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        return iter(loader)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class TrainError(RuntimeError):

@@ -21,7 +21,7 @@ import logging
 import os
 import signal
 import time
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 import numpy as np
 import torch
@@ -40,6 +40,7 @@ from vil_tracker_ros.train import losses as L
 from vil_tracker_ros.train.curriculum import Curriculum, CurriculumState
 from vil_tracker_ros.train.logbook import MetricsLog
 from vil_tracker_ros.train.objective import compute_losses, lr_factor, param_groups
+from vil_tracker_ros.train.runtime import ignore_stop_signals, iter_with_shielded_workers
 from vil_tracker_ros.train.runtime import (init_distributed, pick_device, set_determinism,
                                            TrainError)
 LOG = logging.getLogger(__name__)
@@ -48,17 +49,6 @@ TRAIN_STATE_VERSION = 1
 
 
 # ---------------------------------------------------------------------- trainer
-
-
-def _ignore_stop_signals(worker_id: int) -> None:
-    """Make a DataLoader worker leave SIGINT/SIGTERM to the main process.
-
-    Ctrl-C reaches the whole process group and ``pkill -f`` matches the workers' command
-    line too; a worker dying of it would crash the loader before the main process could
-    finish its step and write the checkpoint. The main process ends the workers itself.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 class Trainer:
@@ -300,13 +290,14 @@ class Trainer:
         LOG.warning('signal %d: stopping after this step', signum)
         self._stop = True
 
-    def _loader(self, epoch: int, start_batch: int) -> DataLoader:
+    def _loader(self, epoch: int, start_batch: int) -> Iterator:
         batches = epoch_batches(self.cfg.data.samples_per_epoch, self.cfg.optim.batch_size,
                                 epoch, self.cfg.run.seed, self.dist.rank,
                                 self.dist.world_size, start_batch)
-        return DataLoader(self.dataset, batch_sampler=batches,
-                          num_workers=self.cfg.data.num_workers,
-                          worker_init_fn=_ignore_stop_signals)
+        loader = DataLoader(self.dataset, batch_sampler=batches,
+                            num_workers=self.cfg.data.num_workers,
+                            worker_init_fn=ignore_stop_signals)
+        return iter_with_shielded_workers(loader)
 
     def run(self) -> nn.Module:
         """Train until ``optim.epochs`` (or ``run.max_steps``, or a signal); return the model."""
