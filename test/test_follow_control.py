@@ -10,7 +10,7 @@ import pytest
 from vil_tracker_ros.control.feedforward import EXTRAPOLATE_S, RateFeedforward
 from vil_tracker_ros.control.follow import apply_deadzone, AxisPid, bearing_to_angles
 from vil_tracker_ros.control.follow import FollowConfig, FollowController, offset_to_angles
-from vil_tracker_ros.control.gimbal_sim import GimbalCamera, SimConfig, TargetPath
+from vil_tracker_ros.control.gimbal_sim import GimbalCamera, RateCommands, SimConfig, TargetPath
 
 
 def _following(cfg=FollowConfig(), status='tracking'):
@@ -264,3 +264,26 @@ def test_hold_resets_the_feedforward():
     ctl.set_status('idle', 3.0)
     assert ctl.step(3.05).holding
     assert ctl.feedforward.rate == (0.0, 0.0)
+
+
+def test_gimbal_turns_by_each_setpoint_from_its_arrival():
+    cam = GimbalCamera(SimConfig())
+    commands = RateCommands(timeout=0.5, start=0.0)
+    commands.command(0.05, 1.0, -0.5)           # arrives halfway through the frame interval
+    commands.advance(cam, 0.1)
+    assert (cam.yaw, cam.pitch) == pytest.approx((0.05, -0.025))
+    commands.command(0.12, -1.0, 0.0)           # two setpoints in one interval
+    commands.command(0.16, 0.0, 0.0)
+    commands.advance(cam, 0.2)
+    assert (cam.yaw, cam.pitch) == pytest.approx((0.05 + 0.02 - 0.04, -0.025 - 0.01))
+
+
+def test_gimbal_watchdog_stops_a_stale_setpoint():
+    cam = GimbalCamera(SimConfig())
+    commands = RateCommands(timeout=0.5, start=0.0)
+    commands.command(0.0, 0.2, 0.0)
+    commands.advance(cam, 2.0)                  # no new setpoint: it counts for 0.5 s only
+    assert cam.yaw == pytest.approx(0.1)
+    commands.command(1.0, 5.0, 0.0)             # stamped before the last advance: from now on
+    commands.advance(cam, 2.1)
+    assert cam.yaw == pytest.approx(0.1 + 0.5)

@@ -12,7 +12,8 @@
   yaw (right positive) and pitch (up positive). :meth:`GimbalCamera.render` ray-casts every pixel
   into the panorama (``cv2.remap``), composites the target at its exact projection and returns
   the frame and the target's true box. :meth:`GimbalCamera.integrate` applies rate commands
-  within the gimbal's angle limits.
+  within the gimbal's angle limits; :class:`RateCommands` turns it by timed setpoints, each
+  from its arrival on, as a gimbal's rate loop does.
 
 Frames: optical (x right, y down, z forward). World direction of azimuth ``a``, elevation
 ``e``: ``(cos e sin a, -sin e, cos e cos a)``. The camera-to-world rotation is
@@ -207,3 +208,37 @@ class GimbalCamera:
         if centre is None:
             return None
         return centre[0] - self.cx, centre[1] - self.cy
+
+
+class RateCommands:
+    """Timed rate setpoints for a :class:`GimbalCamera`, with the gimbal's watchdog.
+
+    Each setpoint turns the gimbal from the moment it arrives (not from the previous frame:
+    that would hide a late command); one older than ``timeout`` s counts as zero.
+    """
+
+    def __init__(self, timeout: float, start: float) -> None:
+        self.timeout = timeout
+        self._pending: list = []                 # (arrival, yaw rate, pitch rate)
+        self._rate = (0.0, 0.0)
+        self._rate_at: Optional[float] = None
+        self._last = start
+
+    def command(self, at: float, yaw_rate: float, pitch_rate: float) -> None:
+        self._pending.append((at, yaw_rate, pitch_rate))
+
+    def advance(self, camera: GimbalCamera, now: float) -> None:
+        """Turn ``camera`` from the last call to ``now`` by the setpoints in force."""
+        t = self._last
+        for at, yaw, pitch in sorted(self._pending):
+            at = min(max(at, t), now)
+            self._turn(camera, t, at)
+            t, self._rate, self._rate_at = at, (yaw, pitch), at
+        self._turn(camera, t, now)
+        self._pending.clear()
+        self._last = max(now, self._last)
+
+    def _turn(self, camera: GimbalCamera, start: float, end: float) -> None:
+        if self._rate_at is not None:
+            end = min(end, self._rate_at + self.timeout)
+            camera.integrate(self._rate[0], self._rate[1], end - start)

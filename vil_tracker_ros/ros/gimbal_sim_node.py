@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional
 
 from geometry_msgs.msg import Vector3Stamped
 import numpy as np
@@ -37,6 +37,7 @@ from sensor_msgs.msg import CameraInfo
 from sensor_msgs.msg import Image
 from std_srvs.srv import SetBool
 from vil_tracker_ros.control.gimbal_sim import GimbalCamera
+from vil_tracker_ros.control.gimbal_sim import RateCommands
 from vil_tracker_ros.control.gimbal_sim import SimConfig
 from vil_tracker_ros.control.gimbal_sim import TargetPath
 from vil_tracker_ros.ros import node_utils
@@ -84,11 +85,8 @@ class GimbalSimNode(Node):
         self._state_pub = self.create_publisher(Vector3Stamped, '~/gimbal_state', 10)
         self.create_subscription(Vector3Stamped, 'gimbal_rate', self._on_rate, 10)
         self.create_service(SetBool, '~/set_target_visible', self._on_visible)
-        self._rate = (0.0, 0.0)
-        self._rate_at: Optional[float] = None
-        self._arrivals: List[Tuple[float, float, float]] = []   # (time, yaw, pitch) this frame
         self._t0 = time.monotonic()
-        self._last = self._t0
+        self._commands = RateCommands(self._timeout, self._t0)
         self.create_timer(1.0 / rate_hz, self._tick)
         self.get_logger().info(f'gimbal sim {width}x{height} at {rate_hz:g} Hz, focal '
                                f'{focal:.1f} px')
@@ -99,7 +97,7 @@ class GimbalSimNode(Node):
             self.get_logger().warning('gimbal_rate with NaN/inf ignored',
                                       throttle_duration_sec=2.0)
             return
-        self._arrivals.append((time.monotonic(), yaw, pitch))
+        self._commands.command(time.monotonic(), yaw, pitch)
 
     def _on_visible(self, request: SetBool.Request, response: SetBool.Response) -> Any:
         self.camera.visible = bool(request.data)
@@ -108,26 +106,9 @@ class GimbalSimNode(Node):
         self.get_logger().info(response.message)
         return response
 
-    def _advance(self, now: float) -> None:
-        """Turn the gimbal from the last frame to ``now``, each setpoint from its arrival on."""
-        t = self._last
-        for at, yaw, pitch in self._arrivals:
-            at = max(at, t)
-            self._turn(t, at)
-            t, self._rate, self._rate_at = at, (yaw, pitch), at
-        self._turn(t, now)
-        self._arrivals.clear()
-        self._last = now
-
-    def _turn(self, start: float, end: float) -> None:
-        """Apply the current setpoint over [start, end], up to its watchdog timeout."""
-        if self._rate_at is not None:
-            end = min(end, self._rate_at + self._timeout)
-            self.camera.integrate(self._rate[0], self._rate[1], end - start)
-
     def _tick(self) -> None:
         now = time.monotonic()
-        self._advance(now)
+        self._commands.advance(self.camera, now)
         t = now - self._t0
         frame, box = self.camera.render(t)
         image = Image(height=frame.shape[0], width=frame.shape[1], encoding='rgb8',
