@@ -36,7 +36,8 @@ Policy:
   confident crop;
 * the template is re-encoded around the filtered box once at least
   ``template_update_interval`` frames have passed since the last (re)encode,
-  on the first good frame with confidence >= ``template_update_confidence``;
+  on the first good frame with confidence >= ``template_update_confidence``
+  (off by default, interval 0: the shipped model tracks better on its first template);
 * ``initialize`` (also while tracking) starts a new track with a new id.
 
 Errors never change the tracker's state: a bad box or image raises
