@@ -13,8 +13,8 @@ the gimbal's attitude reports. Reconstructing it from our own rate commands is n
 any delay between a command and the motion (transport, a loaded CPU, the gimbal's own loop)
 then reads as target motion in the direction of the command, and the feedforward pushes the
 loop into oscillation (seen in the closed-loop simulation under load). Without attitude
-reports covering a measurement's stamp the estimate is not updated and :attr:`aligned` turns
-False, so the caller can say why it follows on the PID alone.
+reports covering a measurement's stamp the estimate is zero and :attr:`aligned` turns False,
+so the caller can say why it follows on the PID alone.
 """
 
 from __future__ import annotations
@@ -69,13 +69,15 @@ class RateFeedforward:
         i = bisect.bisect_left(times, stamp)
         if i < len(times) and times[i] == stamp:
             return self._angles[i]
-        if i == len(times) and len(times) >= 2 and stamp - times[-1] <= EXTRAPOLATE_S:
-            i -= 1
-        if i == 0 or i == len(times):
+        if 0 < i < len(times):
+            j = i                            # between reports j - 1 and j
+        elif i == len(times) >= 2 and stamp - times[-1] <= EXTRAPOLATE_S:
+            j = i - 1                        # just after the newest: the last two
+        else:
             return None
-        t0, t1 = times[i - 1], times[i]
+        t0, t1 = times[j - 1], times[j]
         w = (stamp - t0) / (t1 - t0)
-        (y0, p0), (y1, p1) = self._angles[i - 1], self._angles[i]
+        (y0, p0), (y1, p1) = self._angles[j - 1], self._angles[j]
         return y0 + w * (y1 - y0), p0 + w * (p1 - p0)
 
     def update(self, stamp: float, yaw_error: float, pitch_error: float) -> None:

@@ -6,7 +6,7 @@
 from dataclasses import dataclass
 import os
 import signal
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -32,7 +32,7 @@ def ignore_stop_signals(worker_id: int) -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
-def iter_with_shielded_workers(loader: Iterator) -> Iterator:
+def iter_with_shielded_workers(loader: Iterable) -> Iterator:
     """``iter(loader)`` with SIGINT/SIGTERM blocked while its workers fork.
 
     A signal between a worker's fork and its ``worker_init_fn`` would otherwise kill it
