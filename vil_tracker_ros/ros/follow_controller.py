@@ -23,7 +23,7 @@ Outputs, at ``rate_hz``:
 The math is :mod:`vil_tracker_ros.control.follow` (no ROS). Every gain and limit is a runtime
 parameter validated on set (a bad value is rejected with the reason); ``tracker``,
 ``rate_hz`` and ``frame_id`` are read-only. On SIGINT/SIGTERM the node sends one last zero
-command before it exits.
+command and waits (up to 3.5 s) for its subscribers to acknowledge it before it exits.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from typing import Any, Dict, List, Optional
 from geometry_msgs.msg import TwistStamped
 from geometry_msgs.msg import Vector3Stamped
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.duration import Duration
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy
 from rclpy.qos import QoSProfile
@@ -50,6 +51,9 @@ from vil_tracker_ros.control.follow import offset_to_angles
 from vil_tracker_ros.ros import node_utils
 
 NODE_NAME = 'follow_controller'
+# Bounded wait for the last zero command to be acknowledged. Fast DDS acknowledges on its
+# writer heartbeat (every 3 s by default), so a delivered sample may wait up to 3 s for it.
+EXIT_ACK_TIMEOUT_S = 3.5
 
 # name -> (description, lo, hi); defaults come from FollowConfig.
 _GAIN_DOCS = {
@@ -222,8 +226,18 @@ class FollowControllerNode(Node):
             self.get_logger().info(f'state: {state}')
 
     def on_exit(self) -> None:
-        """Leave the gimbal still: one zero command on shutdown."""
+        """Leave the gimbal still: one zero command on shutdown, delivered before we go.
+
+        Publishing is asynchronous in the DDS layer: destroying the node right after it can
+        drop the sample, so wait (bounded) for every reliable subscriber to acknowledge it.
+        """
         self._publish(Command(0.0, 0.0, 'shutdown'))
+        timeout = Duration(seconds=EXIT_ACK_TIMEOUT_S)
+        pubs = [self._rate_pub] + ([self._twist_pub] if self._publish_twist else [])
+        if not all(pub.wait_for_all_acked(timeout) for pub in pubs):
+            self.get_logger().warning(
+                f'the zero command on exit was not acknowledged within {EXIT_ACK_TIMEOUT_S} s '
+                'by every subscriber')
 
     # -------------------------------------------------------------- parameters
 
