@@ -1,6 +1,8 @@
 # Copyright 2026 The vil_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 
+import math
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 import numpy as np
@@ -94,3 +96,13 @@ def test_clip_and_box_error():
     assert 'shape' in g.box_error([1, 2, 3])
     # Partly inside is fine.
     assert g.box_error([-2, -2, 3, 3], 10, 10) is None
+
+
+def test_blend_aspect_keeps_centre_and_area():
+    box = np.array([10.0, 20.0, 30.0, 10.0])                  # aspect 3, centre (25, 25)
+    np.testing.assert_array_equal(g.blend_aspect(box, 0.0, 0.0), box)
+    for weight, aspect in ((1.0, 1.0), (0.5, math.sqrt(3.0))):
+        x, y, w, h = g.blend_aspect(box, 0.0, weight)
+        assert w / h == pytest.approx(aspect)
+        assert w * h == pytest.approx(300.0)
+        assert (x + w / 2, y + h / 2) == (pytest.approx(25.0), pytest.approx(25.0))

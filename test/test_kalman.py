@@ -8,7 +8,7 @@ import pytest
 
 from vil_tracker_ros.config import ConfigError, KalmanConfig, replace
 from vil_tracker_ros.core import kalman
-from vil_tracker_ros.core.kalman import KalmanFilter, STATE_DIM
+from vil_tracker_ros.core.kalman import KalmanFilter, MotionFloor, STATE_DIM
 
 
 def _is_spd(p):
@@ -78,22 +78,27 @@ def test_motion_floor_raises_only_the_motion_noise_of_small_boxes():
     cfg = KalmanConfig(std_position=0.5, std_velocity=2.0)
     kf = KalmanFilter(cfg)
     z = [100.0, 50.0, 4.0, 9.0]                        # s = 6
-    mean, cov = kf.initiate(z, motion_floor=30.0)
+    floor = MotionFloor(position=30.0, size=12.0)
+    mean, cov = kf.initiate(z, floor)
     np.testing.assert_allclose(np.diag(cov)[:4], (2 * cfg.std_measurement * 6) ** 2)
-    np.testing.assert_allclose(np.diag(cov)[4:], (cfg.std_initial_velocity * 30) ** 2)
-    # Q is the box-size Q with s = 30 instead of 6; a floor below s changes nothing.
-    q = kf.process_noise(mean, 0.5, motion_floor=30.0)
-    np.testing.assert_allclose(q, kf.process_noise(mean, 0.5) * (30.0 / 6.0) ** 2)
-    np.testing.assert_array_equal(kf.process_noise(mean, 0.5, motion_floor=5.0),
+    np.testing.assert_allclose(np.diag(cov)[4:],
+                               (cfg.std_initial_velocity * np.array([30, 30, 12, 12])) ** 2)
+    # Q is the box-size Q with s = 30 on the position axes and s = 12 on the size axes.
+    q = kf.process_noise(mean, 0.5, floor)
+    ratio = np.array([30, 30, 12, 12, 30, 30, 12, 12]) / 6.0
+    np.testing.assert_allclose(q, kf.process_noise(mean, 0.5) * np.outer(ratio, ratio))
+    # A floor below s changes nothing.
+    np.testing.assert_array_equal(kf.process_noise(mean, 0.5, MotionFloor(5.0, 5.0)),
                                   kf.process_noise(mean, 0.5))
-    m2, p2 = kf.predict(mean, cov, 0.5, motion_floor=30.0)
+    m2, p2 = kf.predict(mean, cov, 0.5, floor)
     np.testing.assert_allclose(p2, kf.predict(mean, cov, 0.5)[1] - kf.process_noise(mean, 0.5)
                                + q)
-    # Past max_dt the re-seeded velocity takes the floor too.
-    _, p_big = kf.predict(mean, cov, 10.0, motion_floor=30.0)
-    np.testing.assert_allclose(np.diag(p_big)[4:], kf.initial_velocity_var(30.0))
-    # The tracker's floor: min_motion_scale of the shorter image side.
-    assert KalmanFilter(KalmanConfig(min_motion_scale=0.25)).motion_floor(240, 320) == 60.0
+    # Past max_dt the re-seeded velocity takes the floors too.
+    _, p_big = kf.predict(mean, cov, 10.0, floor)
+    np.testing.assert_allclose(np.diag(p_big)[4:], kf.initial_velocity_var([30, 30, 12, 12]))
+    # The tracker's floors: min_motion_scale / min_size_motion_scale of the shorter side.
+    cfg2 = KalmanConfig(min_motion_scale=0.25, min_size_motion_scale=0.1)
+    assert KalmanFilter(cfg2).motion_floor(240, 320) == MotionFloor(60.0, 24.0)
     # The measurement noise stays on the box's own scale.
     np.testing.assert_allclose(np.diag(kf.measurement_noise(mean)), (cfg.std_measurement * 6) ** 2)
 
@@ -128,7 +133,7 @@ def test_dt_edge_cases():
     m_big, p_big = kf.predict(mean, cov, 10.0)
     np.testing.assert_array_equal(m_big[:4], mean[:4])
     np.testing.assert_array_equal(m_big[4:], 0.0)
-    np.testing.assert_allclose(np.diag(p_big)[4:], kf.initial_velocity_var(10.0))
+    np.testing.assert_allclose(np.diag(p_big)[4:], kf.initial_velocity_var([10.0] * 4))
     assert np.all(np.diag(p_big)[:4] > np.diag(cov)[:4])
     np.testing.assert_array_equal(p_big[:4, 4:], 0.0)
     assert _is_spd(p_big)

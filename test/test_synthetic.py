@@ -166,3 +166,20 @@ def test_cli_writes_dataset_and_rejects_bad_options(tmp_path, capsys):
         synthetic_io.main(['--out', str(out), '--split', 'heldout', '--set',
                            'photos=["coffee"]'])
     assert 'coffee' in capsys.readouterr().err
+
+
+def test_target_aspect_sets_the_spread_of_photo_target_shapes():
+    rigid = dict(cutouts=0.0, shapes=0.0, target_deform=0.0, target_rotation=0.0,
+                 camera_rotation=0.0, perspective=0.0, out_of_view=0.0, occlusion=0.0,
+                 target_scale=(0.3, 0.3))
+
+    def log_aspects(spread):
+        gt = [synthetic.make_scene(_cfg(**rigid, target_aspect=spread), i).gt[0]
+              for i in range(12)]
+        return np.array([np.log(w / h) for _, _, w, h in gt])
+
+    assert np.abs(log_aspects(0.0)).max() < 0.15            # square up to pixel rounding
+    wide = log_aspects(1.5)
+    assert np.abs(wide).max() > 0.7 and np.abs(wide).max() < 1.5 + 0.15
+    with pytest.raises(ConfigError, match='target_aspect'):
+        _cfg(target_aspect=-0.1).validate()

@@ -15,8 +15,8 @@ import pytest
 
 from vil_tracker_ros.config import KalmanConfig, TrackerConfig
 from vil_tracker_ros.core.backend import BackendOutput
-from vil_tracker_ros.core.tracker import (hann_window, SingleObjectTracker, StampOrderError,
-                                          TrackStatus)
+from vil_tracker_ros.core.search_region import global_search_centres, hann_window
+from vil_tracker_ros.core.tracker import SingleObjectTracker, StampOrderError, TrackStatus
 from vil_tracker_ros.geometry import iou
 
 H, W = 240, 320
@@ -365,7 +365,6 @@ def test_backend_failure_or_bad_output_leaves_state_intact():
 
 
 def test_global_search_centres_tile_the_image_within_the_budget():
-    from vil_tracker_ros.core.tracker import global_search_centres
     centres = global_search_centres(640, 480, (40.0, 40.0), 4.0, 64)   # 160 px tiles
     xs = sorted({c[0] for c in centres})
     ys = sorted({c[1] for c in centres})
@@ -419,3 +418,19 @@ def test_relocating_with_the_initial_template_restores_it():
     assert res.status == TrackStatus.TRACKING and seen[-1] == 1
     trk.track(frame(box), 8 * DT)
     assert seen[-1] == 1                   # and keep it after re-acquiring
+
+
+@pytest.mark.parametrize('prior, aspect', [(0.0, 1.0), (0.5, 1.2), (1.0, 1.44)])
+def test_aspect_prior_pulls_measurements_towards_the_initial_aspect(prior, aspect):
+    # Drawn 36x25 (aspect 1.44); the network then reports a square of the same area.
+    trk, _ = make(aspect_prior=prior)
+    box0 = (100.0, 80.0, 36.0, 25.0)
+    trk.initialize(frame(box0), box0, stamp=0.0)
+    square = (118.0 - 15.0, 92.5 - 15.0, 30.0, 30.0)
+    for k in range(1, 40):
+        res = trk.track(frame(square), k * DT)
+        assert res.accepted
+    w, h = res.box[2], res.box[3]
+    assert w / h == pytest.approx(aspect, rel=0.03)
+    assert w * h == pytest.approx(900.0, rel=0.1)                  # the area is the network's
+    assert iou(res.raw_box, square) > 0.9                          # raw_box stays the network's

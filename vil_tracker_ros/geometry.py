@@ -18,6 +18,7 @@ which is what the training losses use.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -171,6 +172,21 @@ def center_distance(a: Any, b: Any, fmt: str = 'xywh') -> Any:
     bc = convert(b, fmt, 'cxcywh')
     d = ac[..., :2] - bc[..., :2]
     return (d ** 2).sum(-1) ** 0.5
+
+
+def blend_aspect(box: Any, log_aspect: float, weight: float) -> np.ndarray:
+    """Pull an xywh box's aspect ratio towards ``exp(log_aspect)`` (w / h) by ``weight``.
+
+    The log aspect becomes ``(1 - weight) * log(w / h) + weight * log_aspect``; the centre
+    and the area stay. ``weight`` 0 returns the box unchanged, 1 imposes the aspect.
+    """
+    x, y, w, h = (float(v) for v in box)
+    if weight == 0.0:
+        return np.array([x, y, w, h])
+    aspect = math.exp((1.0 - weight) * math.log(w / h) + weight * log_aspect)
+    area = w * h
+    w2, h2 = math.sqrt(area * aspect), math.sqrt(area / aspect)
+    return np.array([x + 0.5 * (w - w2), y + 0.5 * (h - h2), w2, h2])
 
 
 # ---------------------------------------------------------------- image bounds

@@ -32,6 +32,7 @@ class SyntheticConfig:
     length: int = 100                    # frames per sequence
     seed: int = 0
     target_scale: tuple[float, float] = (0.08, 0.25)   # target side / frame short side
+    target_aspect: float = 0.6           # photo/texture targets: log(w / h) drawn in +-this
     target_speed: float = 0.01           # world motion per frame / frame short side
     target_deform: float = 0.15          # log-amplitude of size and aspect changes
     target_rotation: float = 20.0        # degrees, in-plane rotation amplitude
@@ -60,6 +61,7 @@ class SyntheticConfig:
         lo, hi = self.target_scale if len(self.target_scale) == 2 else (-1.0, -1.0)
         _check(0.01 <= lo <= hi <= 0.6, 'target_scale',
                f'must be (min, max) with 0.01 <= min <= max <= 0.6, got {self.target_scale}')
+        _in_range('target_aspect', self.target_aspect, 0.0, 2.0)
         _in_range('target_speed', self.target_speed, 0.0, 0.2)
         _in_range('target_deform', self.target_deform, 0.0, 1.0)
         _in_range('target_rotation', self.target_rotation, 0.0, 180.0)

@@ -50,6 +50,7 @@ class TrackerConfig:
     relocate_with_initial_template: bool = False   # while lost, search with the first template
     global_search_interval: int = 0     # while lost, tile the whole image every N frames (0 off)
     global_search_max_tiles: int = 12   # most crops one global search may run
+    aspect_prior: float = 0.5           # pull of the initial box's aspect on each measurement
 
     def validate(self) -> None:
         _in_range('search_factor', self.search_factor, 1.0, 16.0)
@@ -71,6 +72,7 @@ class TrackerConfig:
                'must be >= 0 (0 disables the global search)')
         _check(1 <= self.global_search_max_tiles <= 64, 'global_search_max_tiles',
                'must be in [1, 64]')
+        _in_range('aspect_prior', self.aspect_prior, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,8 @@ class KalmanConfig:
     gate_probability: float = 0.95      # chi-square gate, 4 dof
     uncertainty_scale: float = 1.0      # weight of the model's predicted variance in R
     max_dt: float = 1.0                 # seconds; longer gaps reset the velocity
-    min_motion_scale: float = 0.3       # motion noise scale floor / frame's shorter side
+    min_motion_scale: float = 0.3       # position motion noise scale floor / shorter side
+    min_size_motion_scale: float = 0.3  # size motion noise scale floor / shorter side
 
     def validate(self) -> None:
         _finite_positive('std_position', self.std_position)
@@ -101,3 +104,4 @@ class KalmanConfig:
         _in_range('uncertainty_scale', self.uncertainty_scale, 0.0, 10.0)
         _finite_positive('max_dt', self.max_dt)
         _in_range('min_motion_scale', self.min_motion_scale, 0.0, 1.0)
+        _in_range('min_size_motion_scale', self.min_size_motion_scale, 0.0, 1.0)

@@ -23,11 +23,14 @@ Noise model (all standard deviations are relative to the box size
 * measurement noise R = ``(std_measurement * s)^2`` per component, plus
   ``uncertainty_scale`` times the model's predicted variance (from ``log_var``).
 
-Motion noise (Q and the initial velocity spread) uses ``max(s, motion_floor)``
-instead of ``s``: camera motion moves a small target as many pixels as a large one,
-so a 15 px target seen from a panning drone must not be held to a 15 px scale. The
-caller passes ``motion_floor`` in pixels (the tracker: ``min_motion_scale`` times
-the frame's shorter side); 0 keeps the pure box-size scale.
+Motion noise (Q and the initial velocity spread) uses ``max(s, floor)`` instead of
+``s``, with one floor for the position axes and one for the size axes
+(:class:`MotionFloor`, pixels): camera motion moves a small target as many pixels as a
+large one, so a 15 px target seen from a panning drone must not be held to a 15 px
+scale. Zoom and approach change a box's size in proportion to that size, so the size
+axes may take a lower floor. The tracker passes ``min_motion_scale`` and
+``min_size_motion_scale`` times the frame's shorter side; ``MotionFloor()`` (zeros)
+keeps the pure box-size scale.
 
 Time steps (``dt`` comes from image stamps, chosen by the caller):
 
@@ -48,7 +51,7 @@ re-symmetrises, so the covariance stays symmetric positive definite.
 from __future__ import annotations
 
 import math
-from typing import Optional, Tuple
+from typing import NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -60,6 +63,13 @@ _MIN_SIZE = 1.0            # px; noise scale floor so a collapsing box keeps som
 _LOG_VAR_RANGE = (-30.0, 30.0)   # clamp the model's log-variance before exp()
 
 _H = np.hstack([np.eye(NDIM), np.zeros((NDIM, NDIM))])
+
+
+class MotionFloor(NamedTuple):
+    """Smallest scale (px) of the motion noise on the position and on the size axes."""
+
+    position: float = 0.0
+    size: float = 0.0
 
 
 def chi2_quantile(p: float, dof: int) -> float:
@@ -154,32 +164,40 @@ class KalmanFilter:
             raise ValueError(f'measurement must be 4 finite numbers (cx, cy, w, h), got {z!r}')
         return z
 
-    def motion_floor(self, height: int, width: int) -> float:
-        """``min_motion_scale`` of the image's shorter side, in pixels."""
-        return self.cfg.min_motion_scale * min(height, width)
+    def motion_floor(self, height: int, width: int) -> MotionFloor:
+        """``min_motion_scale`` / ``min_size_motion_scale`` of the shorter side, in pixels."""
+        short = min(height, width)
+        return MotionFloor(self.cfg.min_motion_scale * short,
+                           self.cfg.min_size_motion_scale * short)
 
-    def initial_velocity_var(self, s: float) -> float:
-        return (self.cfg.std_initial_velocity * s) ** 2
+    def _motion_scales(self, mean_or_z: np.ndarray, floor: MotionFloor) -> np.ndarray:
+        """Per-axis motion noise scale (cx, cy, w, h) in pixels."""
+        s = self._size_scale(mean_or_z)
+        position, size = max(s, floor.position), max(s, floor.size)
+        return np.array([position, position, size, size])
+
+    def initial_velocity_var(self, scales: np.ndarray) -> np.ndarray:
+        """Velocity variance per axis at (re)initialisation, from the motion scales."""
+        return (self.cfg.std_initial_velocity * np.asarray(scales, dtype=np.float64)) ** 2
 
     # ------------------------------------------------------------ the filter
 
-    def initiate(self, z: np.ndarray,
-                 motion_floor: float = 0.0) -> Tuple[np.ndarray, np.ndarray]:
+    def initiate(self, z: np.ndarray, motion_floor: MotionFloor = MotionFloor()
+                 ) -> Tuple[np.ndarray, np.ndarray]:
         """Start a track at measurement ``z`` (cx, cy, w, h) with zero velocity."""
         z = self._check_measurement(z)
         s = self._size_scale(z)
         mean = np.concatenate([z, np.zeros(NDIM)])
-        pos_var = (2.0 * self.cfg.std_measurement * s) ** 2
-        vel_var = self.initial_velocity_var(max(s, motion_floor))
-        cov = np.diag([pos_var] * NDIM + [vel_var] * NDIM)
-        return mean, cov
+        pos_var = np.full(NDIM, (2.0 * self.cfg.std_measurement * s) ** 2)
+        vel_var = self.initial_velocity_var(self._motion_scales(z, motion_floor))
+        return mean, np.diag(np.concatenate([pos_var, vel_var]))
 
     def process_noise(self, mean: np.ndarray, dt: float,
-                      motion_floor: float = 0.0) -> np.ndarray:
-        """Q for ``dt`` seconds, scaled by the box size of ``mean`` (>= ``motion_floor`` px)."""
-        s = max(self._size_scale(mean), motion_floor)
-        qp = (self.cfg.std_position * s) ** 2
-        qa = (self.cfg.std_velocity * s) ** 2
+                      motion_floor: MotionFloor = MotionFloor()) -> np.ndarray:
+        """Q for ``dt`` seconds, scaled per axis by the box size of ``mean`` (>= the floors)."""
+        scales = self._motion_scales(mean, motion_floor)   # (4,) px
+        qp = (self.cfg.std_position * scales) ** 2
+        qa = (self.cfg.std_velocity * scales) ** 2
         q = np.zeros((STATE_DIM, STATE_DIM))
         idx = np.arange(NDIM)
         q[idx, idx] = qp * dt + qa * dt ** 3 / 3.0
@@ -188,7 +206,7 @@ class KalmanFilter:
         return q
 
     def predict(self, mean: np.ndarray, cov: np.ndarray, dt: float,
-                motion_floor: float = 0.0) -> Tuple[np.ndarray, np.ndarray]:
+                motion_floor: MotionFloor = MotionFloor()) -> Tuple[np.ndarray, np.ndarray]:
         """Propagate the state by ``dt`` seconds (see the module docstring for edge cases)."""
         mean, cov = self._check_state(mean, cov)
         if not math.isfinite(dt) or dt < 0.0:
@@ -204,15 +222,15 @@ class KalmanFilter:
         return new_mean, 0.5 * (new_cov + new_cov.T)
 
     def _reseed_velocity(self, mean: np.ndarray, cov: np.ndarray, dt: float,
-                         motion_floor: float) -> Tuple[np.ndarray, np.ndarray]:
-        vel_var = self.initial_velocity_var(max(self._size_scale(mean), motion_floor))
+                         motion_floor: MotionFloor) -> Tuple[np.ndarray, np.ndarray]:
+        vel_var = np.diag(self.initial_velocity_var(self._motion_scales(mean, motion_floor)))
         new_mean = mean.copy()
         new_mean[NDIM:] = 0.0
         q = self.process_noise(mean, dt, motion_floor)
         new_cov = np.zeros_like(cov)
         new_cov[:NDIM, :NDIM] = (cov[:NDIM, :NDIM] + q[:NDIM, :NDIM]
-                                 + np.eye(NDIM) * vel_var * self.cfg.max_dt ** 2)
-        new_cov[NDIM:, NDIM:] = np.eye(NDIM) * vel_var
+                                 + vel_var * self.cfg.max_dt ** 2)
+        new_cov[NDIM:, NDIM:] = vel_var
         return new_mean, 0.5 * (new_cov + new_cov.T)
 
     def measurement_noise(self, mean: np.ndarray, log_var: Optional[np.ndarray] = None,

@@ -12,7 +12,8 @@ Per frame (``track``):
    (``score * ((1 - w) + w * hann)``, ``w = hann_weight``; no window while lost,
    because the target may re-appear anywhere in the widened region) and decode
    the peak cell: centre = (cell + offset) / grid, size from the size map.
-4. Map the box back to the image and clip it to the image.
+4. Map the box back to the image and clip it to the image; pull its aspect ratio
+   towards the initial box's by ``aspect_prior`` (the network rounds elongated targets).
 5. Gate it (chi-square on the Kalman innovation) and update the filter, with R
    from the network's predicted log-variance.
 
@@ -59,7 +60,9 @@ from vil_tracker_ros.config import KalmanConfig, TrackerConfig
 from vil_tracker_ros.core.backend import BackendOutput, TrackingBackend
 from vil_tracker_ros.core.kalman import KalmanFilter
 from vil_tracker_ros.core.preprocess import crop_region
-from vil_tracker_ros.geometry import box_error, clip_box_xywh, cxcywh_to_xywh, xywh_to_cxcywh
+from vil_tracker_ros.core.search_region import global_search_centres, hann_window
+from vil_tracker_ros.geometry import blend_aspect, box_error, clip_box_xywh, cxcywh_to_xywh
+from vil_tracker_ros.geometry import xywh_to_cxcywh
 
 _MIN_CROP_BOX = 2.0   # px; smallest box the crop is built around
 
@@ -111,43 +114,13 @@ class _Track:
     cov: np.ndarray
     template_state: Any
     initial_template_state: Any
+    initial_log_aspect: float           # log(w / h) of the initial box
     status: TrackStatus = TrackStatus.TRACKING
     frame_index: int = 0
     bad_frames: int = 0
     frames_since_template: int = 0
     search_factor: float = 4.0
     temporal_ctx: Any = None
-
-
-def hann_window(height: int, width: int) -> np.ndarray:
-    """2-D Hann window without zero edges (peak 1 at the centre)."""
-    def hann1d(n: int) -> np.ndarray:
-        k = np.arange(1, n + 1)
-        return 0.5 * (1.0 - np.cos(2.0 * np.pi * k / (n + 1)))
-    return np.outer(hann1d(height), hann1d(width))
-
-
-def global_search_centres(width: int, height: int, box_size: tuple, factor: float,
-                          max_tiles: int) -> list:
-    """Centres of search crops (side ``factor * sqrt(w * h)``) tiling the whole image.
-
-    Tiles overlap by a quarter of their side so a target on a seam is seen whole; when
-    more than ``max_tiles`` would be needed, the stride grows to fit (coarser cover).
-    """
-    side = factor * math.sqrt(box_size[0] * box_size[1])
-
-    def axis(length: float, n: int) -> np.ndarray:
-        if n <= 1 or length <= side:
-            return np.array([length / 2.0])
-        return np.linspace(side / 2.0, length - side / 2.0, n)
-    nx = max(1, math.ceil((width - side) / (0.75 * side)) + 1)
-    ny = max(1, math.ceil((height - side) / (0.75 * side)) + 1)
-    while nx * ny > max_tiles and (nx > 1 or ny > 1):
-        if nx >= ny:
-            nx -= 1
-        else:
-            ny -= 1
-    return [(float(x), float(y)) for y in axis(height, ny) for x in axis(width, nx)]
 
 
 def _check_image(image: np.ndarray) -> None:
@@ -233,6 +206,7 @@ class SingleObjectTracker:
         self._track = _Track(track_id=self._last_id, stamp=stamp, mean=mean, cov=cov,
                              template_state=template_state,
                              initial_template_state=template_state,
+                             initial_log_aspect=math.log(box[2] / box[3]),
                              search_factor=self.cfg.search_factor)
         t3 = time.perf_counter()
         timings = {'crop': (t1 - t0) * 1e3, 'template': (t2 - t1) * 1e3,
@@ -293,7 +267,7 @@ class SingleObjectTracker:
 
         # 5. gate and update
         t = time.perf_counter()
-        z = xywh_to_cxcywh(raw_box)
+        z = xywh_to_cxcywh(blend_aspect(raw_box, tr.initial_log_aspect, self.cfg.aspect_prior))
         r_mat = self.kf.measurement_noise(mean, out.log_var, transform.side)
         distance = self.kf.gating_distance(mean, cov, z, r_mat)
         gated = not self.kf.gate(distance)

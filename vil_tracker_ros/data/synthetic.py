@@ -106,7 +106,7 @@ class SyntheticScene:
 
         # Target: texture, silhouette and world trajectory.
         target_px = rng.uniform(*cfg.target_scale) * short
-        aspect = math.exp(rng.uniform(-0.6, 0.6))
+        aspect = math.exp(rng.uniform(-cfg.target_aspect, cfg.target_aspect))
         rgba, poly, self.target_source, self.target_shape = draw_target(
             cfg, photos, target_px, aspect, rng)
         th, tw = rgba.shape[:2]

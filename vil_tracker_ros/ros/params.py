@@ -87,6 +87,9 @@ _DOCS: Dict[str, _Doc] = {
         '0 disables.', 0, 100000),
     'tracker.global_search_max_tiles': _Doc(
         'Most search crops one global search runs (each costs one model step).', 1, 64),
+    'tracker.aspect_prior': _Doc(
+        "Pull of the initial box's aspect ratio (w / h) on each measurement, keeping its "
+        "centre and area: 0 trusts the network's aspect, 1 keeps the initial one.", 0.0, 1.0),
     'kalman.std_position': _Doc(
         'Position random walk (process noise), in box sizes per sqrt(second) (> 0).', 0.0, 100.0),
     'kalman.std_velocity': _Doc(
@@ -104,9 +107,12 @@ _DOCS: Dict[str, _Doc] = {
     'kalman.max_dt': _Doc(
         'Seconds between frames above which the velocity is re-seeded (> 0).', 0.0, 3600.0),
     'kalman.min_motion_scale': _Doc(
-        "Smallest scale of the motion noise, as a fraction of the image's shorter side: "
-        'camera motion moves small targets as many pixels as large ones; 0 scales it by the '
-        'box size alone.', 0.0, 1.0),
+        "Smallest scale of the position motion noise, as a fraction of the image's shorter "
+        'side: camera motion moves small targets as many pixels as large ones; 0 scales it by '
+        'the box size alone.', 0.0, 1.0),
+    'kalman.min_size_motion_scale': _Doc(
+        "Smallest scale of the box-size motion noise, as a fraction of the image's shorter "
+        'side; 0 scales it by the box size alone.', 0.0, 1.0),
     'io.image_reliable': _Doc(
         'Subscribe to images with reliable QoS instead of sensor-data (best effort, depth 1).'),
     'io.compressed': _Doc('Subscribe to image/compressed (CompressedImage) instead of image.'),
