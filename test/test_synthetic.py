@@ -169,9 +169,9 @@ def test_cli_writes_dataset_and_rejects_bad_options(tmp_path, capsys):
 
 
 def test_target_aspect_sets_the_spread_of_photo_target_shapes():
-    rigid = dict(cutouts=0.0, shapes=0.0, target_deform=0.0, target_rotation=0.0,
-                 camera_rotation=0.0, perspective=0.0, out_of_view=0.0, occlusion=0.0,
-                 target_scale=(0.3, 0.3))
+    rigid = {'cutouts': 0.0, 'shapes': 0.0, 'target_deform': 0.0, 'target_rotation': 0.0,
+             'camera_rotation': 0.0, 'perspective': 0.0, 'out_of_view': 0.0,
+             'occlusion': 0.0, 'target_scale': (0.3, 0.3)}
 
     def log_aspects(spread):
         gt = [synthetic.make_scene(_cfg(**rigid, target_aspect=spread), i).gt[0]
