@@ -59,7 +59,7 @@ def test_initiate_known_answer():
 
 
 def test_predict_known_answer():
-    cfg = KalmanConfig(std_position=0.5, std_velocity=2.0)
+    cfg = KalmanConfig(std_position=0.5, std_velocity=2.0, size_velocity=True)
     kf = KalmanFilter(cfg)
     mean = np.array([10.0, 20.0, 4.0, 9.0, 3.0, -1.0, 0.5, 0.0])   # s = 6
     cov = np.eye(STATE_DIM)
@@ -72,6 +72,32 @@ def test_predict_known_answer():
     assert p2[0, 4] == pytest.approx(dt + qa * dt ** 2 / 2)
     assert p2[4, 4] == pytest.approx(1 + qa * dt)
     assert p2[0, 1] == 0.0
+
+
+def test_without_size_velocity_the_size_is_a_random_walk():
+    kf = KalmanFilter(KalmanConfig(std_position=0.5, std_velocity=2.0))
+    assert not kf.cfg.size_velocity                    # the default
+    mean = np.array([10.0, 20.0, 4.0, 9.0, 3.0, -1.0, 0.5, 2.0])
+    cov = np.eye(STATE_DIM)
+    m2, p2 = kf.predict(mean, cov, 0.5)
+    np.testing.assert_allclose(m2, [11.5, 19.5, 4.0, 9.0, 3.0, -1.0, 0.0, 0.0])
+    q = kf.process_noise(mean, 0.5)
+    # The size forgets its rate and its rate's variance: only the process noise is added.
+    np.testing.assert_allclose(p2[2, 2], 1.0 + q[2, 2])
+    np.testing.assert_allclose(p2[6, 6], q[6, 6])
+    np.testing.assert_allclose(p2[2, 6], q[2, 6])
+    assert _is_spd(p2)
+    # A network that reports 5 % too large on every frame: the random walk lags it by a
+    # bounded amount; a size rate compounds it into a faster run-away.
+    grown = {}
+    for rate in (False, True):
+        kf = KalmanFilter(KalmanConfig(size_velocity=rate))
+        m, p = kf.initiate([100.0, 100.0, 40.0, 40.0])
+        for _ in range(30):
+            m, p = kf.predict(m, p, 1 / 30)
+            m, p = kf.update(m, p, np.r_[m[:2], m[2:4] * 1.05], kf.measurement_noise(m))
+        grown[rate] = m[2] / 40.0
+    assert 1.0 < grown[False] < grown[True]
 
 
 def test_motion_floor_raises_only_the_motion_noise_of_small_boxes():
@@ -200,7 +226,8 @@ def _simulate_nees(cfg, runs, steps, dt, seed):
 
 
 def test_nees_inside_chi2_band():
-    cfg = KalmanConfig(std_position=0.1, std_velocity=0.3)
+    # The simulated truth moves at constant velocity on all four axes.
+    cfg = KalmanConfig(std_position=0.1, std_velocity=0.3, size_velocity=True)
     runs, steps = 40, 60
     nees = _simulate_nees(cfg, runs, steps, dt=1 / 30, seed=7)
     # Average over runs at each step: runs * mean ~ chi2(runs * 8).

@@ -93,6 +93,7 @@ class KalmanConfig:
     max_dt: float = 1.0                 # seconds; longer gaps reset the velocity
     min_motion_scale: float = 0.3       # position motion noise scale floor / shorter side
     min_size_motion_scale: float = 0.3  # size motion noise scale floor / shorter side
+    size_velocity: bool = False         # constant-velocity size (True) or a random walk
 
     def validate(self) -> None:
         _finite_positive('std_position', self.std_position)

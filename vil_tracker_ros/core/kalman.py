@@ -23,6 +23,12 @@ Noise model (all standard deviations are relative to the box size
 * measurement noise R = ``(std_measurement * s)^2`` per component, plus
   ``uncertainty_scale`` times the model's predicted variance (from ``log_var``).
 
+With ``size_velocity`` off (the default), ``predict`` first forgets the size rates
+(mean and covariance rows set to zero), so the size is a random walk: a network that
+overestimates the size on every frame cannot build up a growth rate that runs the
+box away (weights/README.md, session 6). The rates are still estimated within a step,
+so the state keeps its eight components.
+
 Motion noise (Q and the initial velocity spread) uses ``max(s, floor)`` instead of
 ``s``, with one floor for the position axes and one for the size axes
 (:class:`MotionFloor`, pixels): camera motion moves a small target as many pixels as a
@@ -63,6 +69,7 @@ _MIN_SIZE = 1.0            # px; noise scale floor so a collapsing box keeps som
 _LOG_VAR_RANGE = (-30.0, 30.0)   # clamp the model's log-variance before exp()
 
 _H = np.hstack([np.eye(NDIM), np.zeros((NDIM, NDIM))])
+_SIZE_RATES = [NDIM + 2, NDIM + 3]   # vw, vh in the state
 
 
 class MotionFloor(NamedTuple):
@@ -213,6 +220,11 @@ class KalmanFilter:
             raise ValueError(f'dt must be a finite number >= 0 seconds, got {dt!r}')
         if dt == 0.0:
             return mean.copy(), cov.copy()
+        if not self.cfg.size_velocity:
+            mean, cov = mean.copy(), cov.copy()
+            mean[_SIZE_RATES] = 0.0
+            cov[_SIZE_RATES, :] = 0.0
+            cov[:, _SIZE_RATES] = 0.0
         if dt > self.cfg.max_dt:
             return self._reseed_velocity(mean, cov, dt, motion_floor)
         f = np.eye(STATE_DIM)

@@ -110,6 +110,9 @@ _DOCS: Dict[str, _Doc] = {
         "Smallest scale of the position motion noise, as a fraction of the image's shorter "
         'side: camera motion moves small targets as many pixels as large ones; 0 scales it by '
         'the box size alone.', 0.0, 1.0),
+    'kalman.size_velocity': _Doc(
+        'Model a box-size rate (constant velocity) instead of a size random walk; a rate '
+        'lets a network that overestimates sizes run the box away.'),
     'kalman.min_size_motion_scale': _Doc(
         "Smallest scale of the box-size motion noise, as a fraction of the image's shorter "
         'side; 0 scales it by the box size alone.', 0.0, 1.0),
