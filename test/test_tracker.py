@@ -434,3 +434,29 @@ def test_aspect_prior_pulls_measurements_towards_the_initial_aspect(prior, aspec
     assert w / h == pytest.approx(aspect, rel=0.03)
     assert w * h == pytest.approx(900.0, rel=0.1)                  # the area is the network's
     assert iou(res.raw_box, square) > 0.9                          # raw_box stays the network's
+
+
+@pytest.mark.parametrize('extrapolate', [False, True])
+def test_a_lost_box_stays_where_the_target_was_last_seen(extrapolate):
+    # A target moving 3 px per frame vanishes; once the track is lost the filter's
+    # velocity is stale, and by default the box (and the search) stop there.
+    trk, _ = make(lost_frames=2, extrapolate_while_lost=extrapolate)
+    box0 = (100.0, 100.0, 20.0, 20.0)
+    trk.initialize(frame(box0), box0, 0.0)
+    for k in range(1, 21):
+        res = trk.track(frame((100.0 + 3 * k, 100.0, 20.0, 20.0)), k * DT)
+    assert res.status == TrackStatus.TRACKING
+    k = 21
+    while trk.status != TrackStatus.LOST:
+        res = trk.track(frame(None), k * DT)
+        k += 1
+    lost_at = res.box[0]
+    for _ in range(20):
+        res = trk.track(frame(None), k * DT)
+        k += 1
+    assert res.status == TrackStatus.LOST
+    drift = res.box[0] - lost_at
+    if extrapolate:
+        assert drift > 30.0                  # 20 frames at about 3 px per frame
+    else:
+        assert drift == pytest.approx(0.0, abs=0.5)

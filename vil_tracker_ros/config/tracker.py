@@ -51,6 +51,7 @@ class TrackerConfig:
     global_search_interval: int = 0     # while lost, tile the whole image every N frames (0 off)
     global_search_max_tiles: int = 12   # most crops one global search may run
     aspect_prior: float = 0.5           # pull of the initial box's aspect on each measurement
+    extrapolate_while_lost: bool = False  # keep moving a lost box with its last velocity
 
     def validate(self) -> None:
         _in_range('search_factor', self.search_factor, 1.0, 16.0)

@@ -24,8 +24,8 @@ Policy:
   filter and carry the network's temporal context (FiLM) to the next frame;
   bad frames coast on the prediction and keep the previous context;
 * after ``lost_frames`` consecutive bad frames the status becomes ``lost``:
-  the filter coasts, and the search factor grows by ``lost_search_growth``
-  per frame up to ``max_search_factor``;
+  the filter coasts (without its velocity unless ``extrapolate_while_lost``), and the
+  search factor grows by ``lost_search_growth`` per frame up to ``max_search_factor``;
 * while lost, a frame with confidence >= ``reacquire_confidence`` re-acquires
   the target: a normal update when it passes the gate, otherwise the filter is
   restarted at the measurement (the target moved further than the coasting
@@ -231,9 +231,12 @@ class SingleObjectTracker:
         height, width = image.shape[:2]
         timings: Dict[str, float] = {}
 
-        # 1. predict
+        # 1. predict; a lost track's velocity is stale, so by default it stops extrapolating
         t = time.perf_counter()
-        mean, cov = self.kf.predict(tr.mean, tr.cov, stamp - tr.stamp,
+        mean = tr.mean
+        if tr.status == TrackStatus.LOST and not self.cfg.extrapolate_while_lost:
+            mean = np.concatenate([mean[:4], np.zeros(4)])
+        mean, cov = self.kf.predict(mean, tr.cov, stamp - tr.stamp,
                                     self.kf.motion_floor(height, width))
         timings['predict'] = (time.perf_counter() - t) * 1e3
 

@@ -87,6 +87,9 @@ _DOCS: Dict[str, _Doc] = {
         '0 disables.', 0, 100000),
     'tracker.global_search_max_tiles': _Doc(
         'Most search crops one global search runs (each costs one model step).', 1, 64),
+    'tracker.extrapolate_while_lost': _Doc(
+        'While lost, keep moving the box (and the search region) with the last velocity; '
+        'false holds it where the target was last seen.'),
     'tracker.aspect_prior': _Doc(
         "Pull of the initial box's aspect ratio (w / h) on each measurement, keeping its "
         "centre and area: 0 trusts the network's aspect, 1 keeps the initial one.", 0.0, 1.0),
