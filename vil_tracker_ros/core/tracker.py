@@ -12,10 +12,10 @@ Per frame (``track``):
    (``score * ((1 - w) + w * hann)``, ``w = hann_weight``; no window while lost,
    because the target may re-appear anywhere in the widened region) and decode
    the peak cell: centre = (cell + offset) / grid, size from the size map.
-4. Map the box back to the image and clip it to the image; pull its aspect ratio
-   towards the initial box's by ``aspect_prior`` (the network rounds elongated targets).
-5. Gate it (chi-square on the Kalman innovation) and update the filter, with R
-   from the network's predicted log-variance.
+4. Map the box back to the image and clip it to the image (the result's ``raw_box``).
+5. Pull its aspect ratio towards the initial box's by ``aspect_prior`` (the network
+   rounds elongated targets), gate that measurement (chi-square on the Kalman
+   innovation) and update the filter, with R from the network's predicted log-variance.
 
 Policy:
 
