@@ -100,6 +100,36 @@ def test_without_size_velocity_the_size_is_a_random_walk():
     assert 1.0 < grown[False] < grown[True]
 
 
+def test_std_size_sets_the_size_random_walk_alone():
+    mean = np.array([10.0, 20.0, 4.0, 9.0, 3.0, -1.0, 0.5, 2.0])   # s = 6
+    dt = 0.5
+    same = KalmanFilter(KalmanConfig(std_position=0.5, std_size=0.5)).process_noise(mean, dt)
+    low = KalmanFilter(KalmanConfig(std_position=0.5, std_size=0.1)).process_noise(mean, dt)
+    qa = (KalmanConfig().std_velocity * 6) ** 2
+    assert low[2, 2] == pytest.approx((0.1 * 6) ** 2 * dt + qa * dt ** 3 / 3)
+    assert same[2, 2] == pytest.approx((0.5 * 6) ** 2 * dt + qa * dt ** 3 / 3)
+    # Only the size axes' random walk changes; position and the rates keep their noise.
+    keep = np.ones_like(low, dtype=bool)
+    keep[2, 2] = keep[3, 3] = False
+    np.testing.assert_array_equal(low[keep], same[keep])
+    # A size measurement that jitters +-10 % frame to frame: a lower size noise smooths it
+    # more, while the position follows its measurements the same way.
+    spread = {}
+    for std_size in (0.5, 0.05):
+        kf = KalmanFilter(KalmanConfig(std_size=std_size))
+        m, p = kf.initiate([100.0, 100.0, 40.0, 40.0])
+        sizes = []
+        for i in range(60):
+            m, p = kf.predict(m, p, 1 / 30)
+            z = np.r_[100.0, 100.0, np.full(2, 40.0 * (1.1 if i % 2 else 0.9))]
+            m, p = kf.update(m, p, z, kf.measurement_noise(m))
+            sizes.append(m[2])
+        spread[std_size] = np.std(sizes[30:])
+    assert spread[0.05] < 0.5 * spread[0.5]
+    with pytest.raises(ValueError, match='std_size'):
+        KalmanConfig(std_size=0.0).validate()
+
+
 def test_motion_floor_raises_only_the_motion_noise_of_small_boxes():
     cfg = KalmanConfig(std_position=0.5, std_velocity=2.0)
     kf = KalmanFilter(cfg)

@@ -86,6 +86,7 @@ class KalmanConfig:
     """
 
     std_position: float = 0.3           # position random walk, box sizes / sqrt(s)
+    std_size: float = 0.075             # size random walk, box sizes / sqrt(s)
     std_velocity: float = 1.0           # white-noise acceleration, box sizes / s / sqrt(s)
     std_measurement: float = 1.0 / 20   # base measurement noise, box sizes
     std_initial_velocity: float = 2.0   # velocity std at (re)initialisation, box sizes / s
@@ -93,11 +94,12 @@ class KalmanConfig:
     uncertainty_scale: float = 1.0      # weight of the model's predicted variance in R
     max_dt: float = 1.0                 # seconds; longer gaps reset the velocity
     min_motion_scale: float = 0.3       # position motion noise scale floor / shorter side
-    min_size_motion_scale: float = 0.3  # size motion noise scale floor / shorter side
+    min_size_motion_scale: float = 0.1  # size motion noise scale floor / shorter side
     size_velocity: bool = False         # constant-velocity size (True) or a random walk
 
     def validate(self) -> None:
         _finite_positive('std_position', self.std_position)
+        _finite_positive('std_size', self.std_size)
         _finite_positive('std_velocity', self.std_velocity)
         _finite_positive('std_measurement', self.std_measurement)
         _finite_positive('std_initial_velocity', self.std_initial_velocity)

@@ -19,7 +19,9 @@ Noise model (all standard deviations are relative to the box size
 
   i.e. a position random walk plus continuous white-noise acceleration, so the
   uncertainty grows with the real time between frames, not the frame count.
-  At 30 fps the defaults reproduce the classic per-frame values (1/20, 1/160);
+  The size axes (w, h) take ``std_size`` in place of ``std_position``: the
+  network's size error persists from frame to frame, so the size needs more
+  smoothing than the position;
 * measurement noise R = ``(std_measurement * s)^2`` per component, plus
   ``uncertainty_scale`` times the model's predicted variance (from ``log_var``).
 
@@ -203,7 +205,7 @@ class KalmanFilter:
                       motion_floor: MotionFloor = MotionFloor()) -> np.ndarray:
         """Q for ``dt`` seconds, scaled per axis by the box size of ``mean`` (>= the floors)."""
         scales = self._motion_scales(mean, motion_floor)   # (4,) px
-        qp = (self.cfg.std_position * scales) ** 2
+        qp = (np.array([self.cfg.std_position] * 2 + [self.cfg.std_size] * 2) * scales) ** 2
         qa = (self.cfg.std_velocity * scales) ** 2
         q = np.zeros((STATE_DIM, STATE_DIM))
         idx = np.arange(NDIM)

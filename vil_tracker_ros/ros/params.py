@@ -95,6 +95,9 @@ _DOCS: Dict[str, _Doc] = {
         "centre and area: 0 trusts the network's aspect, 1 keeps the initial one.", 0.0, 1.0),
     'kalman.std_position': _Doc(
         'Position random walk (process noise), in box sizes per sqrt(second) (> 0).', 0.0, 100.0),
+    'kalman.std_size': _Doc(
+        'Box-size random walk (process noise), in box sizes per sqrt(second) (> 0).',
+        0.0, 100.0),
     'kalman.std_velocity': _Doc(
         'White-noise acceleration (process noise), in box sizes per second^1.5 (> 0).',
         0.0, 100.0),
