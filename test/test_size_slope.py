@@ -3,29 +3,17 @@
 
 """bench/size_slope.py: the fit recovers a known size response; distractor hits are dropped."""
 
-import importlib.util
 import math
-import os
 
+from helpers.bench_tools import load_bench_tool
 import numpy as np
 import pytest
 
 from vil_tracker_ros.core.backend import BackendOutput
 from vil_tracker_ros.data.sequence import Sequence
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+size_slope = load_bench_tool('size_slope')
 GRID = 8
-
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'size_slope', os.path.join(ROOT, 'bench', 'size_slope.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-size_slope = _load_tool()
 
 
 class ShareBackend:

@@ -3,28 +3,16 @@
 
 """bench/tune_online.py: grid parsing and a tiny end-to-end grid with the tiny model."""
 
-import importlib.util
 import json
-import os
 
+from helpers.bench_tools import load_bench_tool
 from helpers.node_harness import make_tiny_checkpoint
 import pytest
 
 from vil_tracker_ros.config import SyntheticConfig, TrackerConfig
 from vil_tracker_ros.data import synthetic_io
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'tune_online', os.path.join(ROOT, 'bench', 'tune_online.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tune_online = _load_tool()
+tune_online = load_bench_tool('tune_online')
 
 
 def test_grid_names_real_fields_and_json_values():
