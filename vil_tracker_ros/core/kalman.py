@@ -19,7 +19,8 @@ Noise model (all standard deviations are relative to the box size
 
   i.e. a position random walk plus continuous white-noise acceleration, so the
   uncertainty grows with the real time between frames, not the frame count.
-  The size axes (w, h) take ``std_size`` in place of ``std_position``: the
+  At 30 fps the position defaults reproduce the classic per-frame values (1/20,
+  1/160). The size axes (w, h) take ``std_size`` in place of ``std_position``: the
   network's size error persists from frame to frame, so the size needs more
   smoothing than the position;
 * measurement noise R = ``(std_measurement * s)^2`` per component, plus
