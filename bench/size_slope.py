@@ -27,21 +27,12 @@ import numpy as np
 from vil_tracker_ros.config import BackendConfig
 from vil_tracker_ros.core.backend import build_backend
 from vil_tracker_ros.core.preprocess import crop_region
+from vil_tracker_ros.core.search_region import decode_peak
 from vil_tracker_ros.data.datasets import load_dataset
 from vil_tracker_ros.geometry import cxcywh_to_xywh
 from vil_tracker_ros.shipped import DEFAULT_CHECKPOINT, resolve_checkpoint
 
 SCALES = (0.6, 0.75, 0.9, 1.0, 1.1, 1.25, 1.4, 1.6)
-
-
-def peak_box(out, search_size: int) -> np.ndarray:
-    """Un-windowed peak of the score map -> box (x, y, w, h) in crop pixels."""
-    hf, wf = out.score_map.shape
-    iy, ix = np.unravel_index(int(np.argmax(out.score_map)), out.score_map.shape)
-    off = out.offset_map[:, iy, ix]
-    size = out.size_map[:, iy, ix]
-    box = np.array([(ix + off[0]) / wf, (iy + off[1]) / hf, size[0], size[1]])
-    return cxcywh_to_xywh(box * search_size)
 
 
 def samples(backend, sequences, template_factor: float, search_factor: float,
@@ -63,8 +54,9 @@ def samples(backend, sequences, template_factor: float, search_factor: float,
                            gt[2] * m, gt[3] * m)
                 crop, transform = crop_region(image, nominal, search_factor,
                                               backend.search_size)
-                out = backend.track(template, crop, None)
-                px, py, pw, ph = transform.crop_to_image(peak_box(out, backend.search_size))
+                box, _ = decode_peak(backend.track(template, crop, None))   # un-windowed
+                px, py, pw, ph = transform.crop_to_image(
+                    cxcywh_to_xywh(box * backend.search_size))
                 if math.hypot(px + pw / 2 - cx, py + ph / 2 - cy) > 0.5 * true_size:
                     continue
                 yield -math.log(m), math.log(math.sqrt(pw * ph) / (true_size * m))

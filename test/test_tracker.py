@@ -15,7 +15,7 @@ import pytest
 
 from vil_tracker_ros.config import KalmanConfig, TrackerConfig
 from vil_tracker_ros.core.backend import BackendOutput
-from vil_tracker_ros.core.search_region import global_search_centres, hann_window
+from vil_tracker_ros.core.search_region import decode_peak, global_search_centres, hann_window
 from vil_tracker_ros.core.tracker import SingleObjectTracker, StampOrderError, TrackStatus
 from vil_tracker_ros.geometry import iou
 
@@ -305,15 +305,14 @@ def test_hann_window_prefers_the_centre():
     win = hann_window(16, 16)
     assert win.shape == (16, 16) and win.min() > 0 and win.max() <= 1
     assert np.unravel_index(win.argmax(), win.shape) in [(7, 7), (7, 8), (8, 7), (8, 8)]
-    trk, be = make(hann_weight=0.49)
     score = np.full((16, 16), 0.01)
     score[0, 0] = 0.8      # stronger but at the edge
     score[8, 8] = 0.6
     out = BackendOutput(np.zeros(4), 0.8, score, np.full((2, 16, 16), 0.1),
                         np.zeros((2, 16, 16)), np.zeros(4), None)
-    box, conf = trk._decode(out, 0.49)
+    box, conf = decode_peak(out, 0.49)
     assert box[:2] == pytest.approx([0.5, 0.5]) and conf == pytest.approx(0.6)
-    box, conf = trk._decode(out, 0.0)
+    box, conf = decode_peak(out, 0.0)
     assert box[:2] == pytest.approx([0.0, 0.0]) and conf == pytest.approx(0.8)
 
 

@@ -149,6 +149,7 @@ class KalmanFilter:
         self.cfg = cfg if cfg is not None else KalmanConfig()
         self.cfg.validate()
         self.gate_threshold = chi2_quantile(self.cfg.gate_probability, NDIM)
+        self._walk_std = np.array([self.cfg.std_position] * 2 + [self.cfg.std_size] * 2)
 
     # -------------------------------------------------------------- helpers
 
@@ -206,7 +207,7 @@ class KalmanFilter:
                       motion_floor: MotionFloor = MotionFloor()) -> np.ndarray:
         """Q for ``dt`` seconds, scaled per axis by the box size of ``mean`` (>= the floors)."""
         scales = self._motion_scales(mean, motion_floor)   # (4,) px
-        qp = (np.array([self.cfg.std_position] * 2 + [self.cfg.std_size] * 2) * scales) ** 2
+        qp = (self._walk_std * scales) ** 2
         qa = (self.cfg.std_velocity * scales) ** 2
         q = np.zeros((STATE_DIM, STATE_DIM))
         idx = np.arange(NDIM)

@@ -1,11 +1,12 @@
 # Copyright 2026 The vil_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 
-"""Where the tracker looks: the score-map window and the tiles of a whole-image search."""
+"""Where the tracker looks: the windowed score-map peak and the tiles of a whole-image search."""
 
 from __future__ import annotations
 
 import math
+from typing import Any, Callable
 
 import numpy as np
 
@@ -16,6 +17,29 @@ def hann_window(height: int, width: int) -> np.ndarray:
         k = np.arange(1, n + 1)
         return 0.5 * (1.0 - np.cos(2.0 * np.pi * k / (n + 1)))
     return np.outer(hann1d(height), hann1d(width))
+
+
+def decode_peak(out: Any, window_weight: float = 0.0,
+                window: Callable[[int, int], np.ndarray] = hann_window) -> tuple:
+    """Backend output -> (normalised cx, cy, w, h of the windowed peak cell, its score).
+
+    The peak is taken on ``score * ((1 - w) + w * window(Hf, Wf))``, ``w = window_weight``;
+    the confidence is the un-windowed score there. A bad map or box is a ``ValueError``.
+    """
+    score = np.asarray(out.score_map, dtype=np.float64)
+    if score.ndim != 2 or not np.all(np.isfinite(score)):
+        raise ValueError(f'backend returned a bad score map (shape {score.shape}, '
+                         f'finite={bool(np.all(np.isfinite(score)))})')
+    hf, wf = score.shape
+    penalised = score * ((1.0 - window_weight) + window_weight * window(hf, wf))
+    iy, ix = np.unravel_index(int(np.argmax(penalised)), score.shape)
+    off = np.asarray(out.offset_map, dtype=np.float64)[:, iy, ix]
+    size = np.asarray(out.size_map, dtype=np.float64)[:, iy, ix]
+    box = np.array([(ix + off[0]) / wf, (iy + off[1]) / hf, size[0], size[1]])
+    if not np.all(np.isfinite(box)):
+        raise ValueError(f'backend returned a non-finite box {box.tolist()}')
+    box[2:] = np.maximum(box[2:], 1e-6)
+    return box, float(np.clip(score[iy, ix], 0.0, 1.0))
 
 
 def global_search_centres(width: int, height: int, box_size: tuple, factor: float,

@@ -57,10 +57,10 @@ from typing import Any, Dict, Optional
 import numpy as np
 
 from vil_tracker_ros.config import KalmanConfig, TrackerConfig
-from vil_tracker_ros.core.backend import BackendOutput, TrackingBackend
+from vil_tracker_ros.core.backend import TrackingBackend
 from vil_tracker_ros.core.kalman import KalmanFilter
 from vil_tracker_ros.core.preprocess import crop_region
-from vil_tracker_ros.core.search_region import global_search_centres, hann_window
+from vil_tracker_ros.core.search_region import decode_peak, global_search_centres, hann_window
 from vil_tracker_ros.geometry import blend_aspect, box_error, clip_box_xywh, cxcywh_to_xywh
 from vil_tracker_ros.geometry import xywh_to_cxcywh
 
@@ -176,10 +176,10 @@ class SingleObjectTracker:
         """Stop tracking and go idle (the next track id still increases)."""
         self._track = None
 
-    def _window(self, shape: tuple) -> np.ndarray:
-        if shape not in self._windows:
-            self._windows[shape] = hann_window(*shape)
-        return self._windows[shape]
+    def _window(self, height: int, width: int) -> np.ndarray:
+        if (height, width) not in self._windows:
+            self._windows[height, width] = hann_window(height, width)
+        return self._windows[height, width]
 
     # ------------------------------------------------------------ initialise
 
@@ -343,30 +343,13 @@ class SingleObjectTracker:
         t1 = time.perf_counter()
         out = self.backend.track(template, crop, ctx)
         t2 = time.perf_counter()
-        box_norm, confidence = self._decode(out, window_weight)
+        box_norm, confidence = decode_peak(out, window_weight, self._window)
         box_crop = cxcywh_to_xywh(box_norm * self.search_size)
         raw_box = clip_box_xywh(transform.crop_to_image(box_crop), width, height)
         t3 = time.perf_counter()
         for stage, ms in (('crop', t1 - t), ('model', t2 - t1), ('decode', t3 - t2)):
             timings[stage] = timings.get(stage, 0.0) + ms * 1e3
         return out, transform, raw_box, confidence
-
-    def _decode(self, out: BackendOutput, window_weight: float) -> tuple:
-        """Windowed peak -> (normalised cx, cy, w, h, confidence at that cell)."""
-        score = np.asarray(out.score_map, dtype=np.float64)
-        if score.ndim != 2 or not np.all(np.isfinite(score)):
-            raise ValueError(f'backend returned a bad score map (shape {score.shape}, '
-                             f'finite={bool(np.all(np.isfinite(score)))})')
-        hf, wf = score.shape
-        penalised = score * ((1.0 - window_weight) + window_weight * self._window((hf, wf)))
-        iy, ix = np.unravel_index(int(np.argmax(penalised)), score.shape)
-        off = np.asarray(out.offset_map, dtype=np.float64)[:, iy, ix]
-        size = np.asarray(out.size_map, dtype=np.float64)[:, iy, ix]
-        box = np.array([(ix + off[0]) / wf, (iy + off[1]) / hf, size[0], size[1]])
-        if not np.all(np.isfinite(box)):
-            raise ValueError(f'backend returned a non-finite box {box.tolist()}')
-        box[2:] = np.maximum(box[2:], 1e-6)
-        return box, float(np.clip(score[iy, ix], 0.0, 1.0))
 
     @staticmethod
     def _result(tr: _Track, shape: tuple, **kw: Any) -> TrackResult:
