@@ -8,6 +8,7 @@ reports it as the score-map peak with a confidence the test sets, so the real
 crop / decode / map-back / Kalman path runs and results are deterministic.
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -86,7 +87,7 @@ def make(kalman=None, **tracker_kw):
 
 
 def test_init_and_track_moving_target():
-    trk, be = make()
+    trk, be = make(appearance_weight=0.0)   # the confidence is then the network's score
     assert trk.status == TrackStatus.IDLE
     box0 = (100.0, 80.0, 24.0, 20.0)
     res = trk.initialize(frame(box0), box0, stamp=10.0)
@@ -111,7 +112,9 @@ def test_init_and_track_moving_target():
 
 
 def test_template_update_every_n_frames_only_when_confident():
-    trk, be = make(template_update_interval=5, template_update_confidence=0.7)
+    # appearance filter off: the confidence is the network's score the test sets
+    trk, be = make(template_update_interval=5, template_update_confidence=0.7,
+                   appearance_weight=0.0)
     box = (100.0, 80.0, 24.0, 20.0)
     trk.initialize(frame(box), box, 0.0)
     updated = [trk.track(frame(box), k * DT).template_updated for k in range(1, 13)]
@@ -316,6 +319,22 @@ def test_hann_window_prefers_the_centre():
     assert box[:2] == pytest.approx([0.0, 0.0]) and conf == pytest.approx(0.8)
 
 
+def test_a_prior_map_blends_into_the_peak_choice_and_the_confidence():
+    score = np.full((16, 16), 0.01)
+    score[4, 4] = 0.8
+    score[12, 12] = 0.5
+    prior = np.zeros((16, 16))
+    prior[12, 12] = 1.0
+    out = BackendOutput(np.zeros(4), 0.8, score, np.full((2, 16, 16), 0.1),
+                        np.zeros((2, 16, 16)), np.zeros(4), None)
+    box, conf = decode_peak(out, 0.0, prior=prior, prior_weight=0.5)
+    assert box[:2] == pytest.approx([12 / 16, 12 / 16]) and conf == pytest.approx(0.75)
+    box, conf = decode_peak(out, 0.0, prior=prior, prior_weight=0.0)
+    assert box[:2] == pytest.approx([4 / 16, 4 / 16]) and conf == pytest.approx(0.8)
+    with pytest.raises(ValueError, match='prior map'):
+        decode_peak(out, 0.0, prior=np.zeros((8, 8)), prior_weight=0.5)
+
+
 def test_smoke_with_real_tiny_model():
     model_mod = pytest.importorskip('vil_tracker_ros.model',
                                     reason='model package (issue #3) not available')
@@ -459,3 +478,68 @@ def test_a_lost_box_stays_where_the_target_was_last_seen(extrapolate):
         assert drift > 30.0                  # 20 frames at about 3 px per frame
     else:
         assert drift == pytest.approx(0.0, abs=0.5)
+
+
+def checker_frame(target_xy, distractor_xy):
+    """A checkered 16 px target and a plain 16 px square (the look-alike) on dark grey.
+
+    The fake network finds pixels above 128: the checker's white cells, not the look-alike.
+    """
+    img = np.full((H, W, 3), 30, np.uint8)
+    x, y = target_xy
+    yy, xx = np.mgrid[0:16, 0:16]
+    img[y - 8:y + 8, x - 8:x + 8] = np.where(((yy // 4 + xx // 4) % 2)[..., None] == 0,
+                                             255, 0).astype(np.uint8)
+    x, y = distractor_xy
+    img[y - 8:y + 8, x - 8:x + 8] = 120
+    return img
+
+
+@pytest.mark.parametrize('weight', [0.0, 0.5])
+def test_the_appearance_filter_keeps_the_target_when_the_network_jumps(weight):
+    # a learning filter, so that the test also sees what it learns from
+    trk, be = make(appearance_weight=weight, appearance_learning_rate=0.05)
+    target, distractor = (160, 120), (180, 120)
+    img = checker_frame(target, distractor)
+    box = (152.0, 112.0, 16.0, 16.0)
+    trk.initialize(img, box, stamp=0.0)
+    first = trk._track.appearance_model
+    for k in range(1, 5):                  # the network sees the target for a while
+        assert trk.track(img, k * DT).accepted
+    if weight > 0.0:
+        assert trk._track.appearance_model is not first     # it learnt those frames
+    # Then it prefers the look-alike one box to the right (crop scale 1: 64 px crop), and
+    # every cell reports the targets' size (16 of 64 px), so any cell's box passes the gate.
+    be.override_peak = ((32 + 20) / 64, 0.5)
+    fake_track = be.track
+
+    def target_sized(*args):
+        out = fake_track(*args)
+        return dataclasses.replace(out, size_map=np.full_like(out.size_map, 0.25))
+    be.track = target_sized
+    before = trk._track.appearance_model
+    res = trk.track(img, 5 * DT)
+    centre_x = res.raw_box[0] + res.raw_box[2] / 2
+    if weight == 0.0:
+        assert abs(centre_x - distractor[0]) <= 2.0
+    else:
+        # the filter learnt the checkered target: its response outweighs the jump
+        assert abs(centre_x - target[0]) <= 4.0
+        # ... and it does not learn from a frame on which it overruled the network
+        assert res.accepted and trk._track.appearance_model is before
+        # switching it off forgets the filter
+        trk.cfg = TrackerConfig(template_update_interval=0, appearance_weight=0.0)
+        trk.track(img, 6 * DT)
+        assert trk._track.appearance_model is None
+
+
+def test_the_default_appearance_filter_keeps_its_first_frame():
+    trk, _ = make()
+    assert trk.cfg.appearance_weight > 0.0 and trk.cfg.appearance_learning_rate == 0.0
+    img = checker_frame((160, 120), (200, 120))
+    trk.initialize(img, (152.0, 112.0, 16.0, 16.0), stamp=0.0)
+    first = trk._track.appearance_model
+    for k in range(1, 4):
+        assert trk.track(img, k * DT).accepted
+    assert trk._track.appearance_model is first
+    assert trk._track.appearance_peak > 0.0      # its typical response peak is tracked

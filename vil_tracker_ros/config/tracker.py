@@ -52,6 +52,10 @@ class TrackerConfig:
     global_search_max_tiles: int = 12   # most crops one global search may run
     aspect_prior: float = 0.5           # pull of the initial box's aspect on each measurement
     extrapolate_while_lost: bool = False  # keep moving a lost box with its last velocity
+    # online correlation filter on the search crop (core/appearance_filter.py)
+    appearance_weight: float = 0.5      # its share in the peak choice and confidence; 0 off
+    appearance_learning_rate: float = 0.0    # running-average update; 0: first frame only
+    appearance_sigma: float = 0.1       # desired response width, target sizes
 
     def validate(self) -> None:
         _in_range('search_factor', self.search_factor, 1.0, 16.0)
@@ -74,6 +78,9 @@ class TrackerConfig:
         _check(1 <= self.global_search_max_tiles <= 64, 'global_search_max_tiles',
                'must be in [1, 64]')
         _in_range('aspect_prior', self.aspect_prior, 0.0, 1.0)
+        _in_range('appearance_weight', self.appearance_weight, 0.0, 1.0)
+        _in_range('appearance_learning_rate', self.appearance_learning_rate, 0.0, 1.0)
+        _in_range('appearance_sigma', self.appearance_sigma, 0.01, 1.0)
 
 
 @dataclass(frozen=True)

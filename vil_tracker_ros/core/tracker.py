@@ -8,10 +8,13 @@ Per frame (``track``):
 1. Kalman predict over ``dt`` = this stamp - the previous stamp.
 2. Crop the search region around the predicted box (``search_factor``; wider
    while lost).
-3. Run the backend; penalise the score map with a Hann window
-   (``score * ((1 - w) + w * hann)``, ``w = hann_weight``; no window while lost,
-   because the target may re-appear anywhere in the widened region) and decode
-   the peak cell: centre = (cell + offset) / grid, size from the size map.
+3. Run the backend. Penalise its score map with a Hann window
+   (``score * ((1 - w) + w * hann)``, ``w = hann_weight``) and blend it with the
+   appearance filter's response on the same crop (``core/appearance_filter.py``, share
+   ``appearance_weight``; pooled onto the score grid and divided by its typical peak on
+   good frames). While lost there is neither window nor filter, because the target may
+   re-appear anywhere in the widened region. Decode the best cell: centre = (cell +
+   offset) / grid, size from the size map; the confidence is the un-windowed blend there.
 4. Map the box back to the image and clip it to the image (the result's ``raw_box``).
 5. Pull its aspect ratio towards the initial box's by ``aspect_prior`` (the network
    rounds elongated targets), gate that measurement (chi-square on the Kalman
@@ -35,6 +38,9 @@ Policy:
   also searches the whole image in overlapping tiles at ``search_factor`` every N
   lost frames (at most ``global_search_max_tiles`` model steps), keeping the most
   confident crop;
+* the appearance filter is learnt on the first frame; with ``appearance_learning_rate``
+  > 0 (default 0) it also learns good frames (not while lost, and not frames on which it
+  overruled the network's own peak), as a running average;
 * the template is re-encoded around the filtered box once at least
   ``template_update_interval`` frames have passed since the last (re)encode,
   on the first good frame with confidence >= ``template_update_confidence``
@@ -48,8 +54,6 @@ Errors never change the tracker's state: a bad box or image raises
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-import enum
 import math
 import time
 from typing import Any, Dict, Optional
@@ -57,90 +61,19 @@ from typing import Any, Dict, Optional
 import numpy as np
 
 from vil_tracker_ros.config import KalmanConfig, TrackerConfig
+from vil_tracker_ros.core.appearance_filter import AppearanceFilter
 from vil_tracker_ros.core.backend import TrackingBackend
 from vil_tracker_ros.core.kalman import KalmanFilter
 from vil_tracker_ros.core.preprocess import crop_region
 from vil_tracker_ros.core.search_region import decode_peak, global_search_centres, hann_window
+from vil_tracker_ros.core.search_region import peak_cell
+from vil_tracker_ros.core.track_state import check_image, check_stamp, SearchOutcome
+from vil_tracker_ros.core.track_state import StampOrderError, TrackResult, TrackState, TrackStatus
 from vil_tracker_ros.geometry import blend_aspect, box_error, clip_box_xywh, cxcywh_to_xywh
 from vil_tracker_ros.geometry import xywh_to_cxcywh
 
 _MIN_CROP_BOX = 2.0   # px; smallest box the crop is built around
-
-
-class TrackStatus(str, enum.Enum):
-    """Tracker state; compares equal to its string value."""
-
-    IDLE = 'idle'
-    TRACKING = 'tracking'
-    LOST = 'lost'
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class StampOrderError(ValueError):
-    """A frame's stamp is not later than the previous frame's (out of order or duplicate)."""
-
-
-@dataclass(frozen=True)
-class TrackResult:
-    """Outcome of one ``initialize`` / ``track`` call (pixel units, image coordinates)."""
-
-    status: TrackStatus
-    track_id: int                       # 0 while idle; new id per initialize
-    stamp: float                        # seconds
-    frame_index: int = 0                # frames since initialize (0 = the init frame)
-    box: Optional[np.ndarray] = None    # (4,) filtered x, y, w, h, clipped to the image
-    raw_box: Optional[np.ndarray] = None  # (4,) network measurement x, y, w, h (clipped)
-    confidence: float = 0.0             # network peak score in [0, 1]
-    cov_xy: Optional[np.ndarray] = None  # (2, 2) Kalman covariance of (cx, cy), px^2
-    cov: Optional[np.ndarray] = None    # (8, 8) full Kalman covariance
-    accepted: bool = False              # the measurement updated the filter
-    gated: bool = False                 # the measurement failed the chi-square gate
-    gate_distance: float = math.nan     # squared Mahalanobis distance of the measurement
-    search_factor: float = math.nan     # search crop factor used on this frame
-    template_updated: bool = False
-    global_search: bool = False         # this frame also searched the whole image
-    timings: Dict[str, float] = field(default_factory=dict)   # stage -> milliseconds
-
-
-@dataclass
-class _Track:
-    """Mutable per-track state, replaced wholesale at the end of a successful call."""
-
-    track_id: int
-    stamp: float
-    mean: np.ndarray
-    cov: np.ndarray
-    template_state: Any
-    initial_template_state: Any
-    initial_log_aspect: float           # log(w / h) of the initial box
-    status: TrackStatus = TrackStatus.TRACKING
-    frame_index: int = 0
-    bad_frames: int = 0
-    frames_since_template: int = 0
-    search_factor: float = 4.0
-    temporal_ctx: Any = None
-
-
-def _check_image(image: np.ndarray) -> None:
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 \
-            or image.dtype != np.uint8:
-        raise ValueError(f'image must be an HxWx3 uint8 RGB numpy array, got '
-                         f'{getattr(image, "dtype", type(image).__name__)} '
-                         f'{getattr(image, "shape", "")}')
-    if image.shape[0] < 2 or image.shape[1] < 2:
-        raise ValueError(f'image is too small: {image.shape}')
-
-
-def _check_stamp(stamp: float) -> float:
-    try:
-        value = float(stamp)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f'stamp must be a number of seconds, got {stamp!r}') from exc
-    if not math.isfinite(value):
-        raise ValueError(f'stamp must be finite, got {stamp!r}')
-    return value
+_PEAK_RATE = 0.1      # running-mean rate of the appearance filter's typical peak
 
 
 class SingleObjectTracker:
@@ -154,9 +87,10 @@ class SingleObjectTracker:
         self.kf = KalmanFilter(kalman_cfg)
         self.template_size = int(backend.template_size)
         self.search_size = int(backend.search_size)
-        self._track: Optional[_Track] = None
+        self._track: Optional[TrackState] = None
         self._last_id = 0
         self._windows: Dict[tuple, np.ndarray] = {}
+        self.appearance = AppearanceFilter(self.search_size)
 
     # ------------------------------------------------------------------ state
 
@@ -190,8 +124,8 @@ class SingleObjectTracker:
         entirely outside the image); the previous track is then untouched.
         """
         t0 = time.perf_counter()
-        _check_image(image)
-        stamp = _check_stamp(stamp)
+        check_image(image)
+        stamp = check_stamp(stamp)
         height, width = image.shape[:2]
         err = box_error(box_xywh, width, height)
         if err is not None:
@@ -202,12 +136,20 @@ class SingleObjectTracker:
         template_state = self.backend.encode_template(crop)
         t2 = time.perf_counter()
         mean, cov = self.kf.initiate(xywh_to_cxcywh(box), self.kf.motion_floor(height, width))
+        appearance_model = None
+        if self.cfg.appearance_weight > 0.0:
+            scrop, stf = crop_region(image, box, self.cfg.search_factor, self.search_size)
+            cbox = xywh_to_cxcywh(stf.image_to_crop(box))
+            appearance_model = self.appearance.learn(self.appearance.spectrum(scrop),
+                                                     cbox[:2], cbox[2:4],
+                                                     self.cfg.appearance_sigma)
         self._last_id += 1
-        self._track = _Track(track_id=self._last_id, stamp=stamp, mean=mean, cov=cov,
-                             template_state=template_state,
-                             initial_template_state=template_state,
-                             initial_log_aspect=math.log(box[2] / box[3]),
-                             search_factor=self.cfg.search_factor)
+        self._track = TrackState(track_id=self._last_id, stamp=stamp, mean=mean, cov=cov,
+                                 template_state=template_state,
+                                 initial_template_state=template_state,
+                                 initial_log_aspect=math.log(box[2] / box[3]),
+                                 search_factor=self.cfg.search_factor,
+                                 appearance_model=appearance_model)
         t3 = time.perf_counter()
         timings = {'crop': (t1 - t0) * 1e3, 'template': (t2 - t1) * 1e3,
                    'update': (t3 - t2) * 1e3, 'total': (t3 - t0) * 1e3}
@@ -219,8 +161,8 @@ class SingleObjectTracker:
     def track(self, image: np.ndarray, stamp: float) -> TrackResult:
         """Process one frame; returns an ``idle`` result when no target is set."""
         t_start = time.perf_counter()
-        _check_image(image)
-        stamp = _check_stamp(stamp)
+        check_image(image)
+        stamp = check_stamp(stamp)
         tr = self._track
         if tr is None:
             return TrackResult(status=TrackStatus.IDLE, track_id=0, stamp=stamp)
@@ -253,8 +195,12 @@ class SingleObjectTracker:
         if lost and self.cfg.relocate_with_initial_template:
             template = tr.initial_template_state
         window = 0.0 if lost else self.cfg.hann_weight
+        appearance = None
+        if not lost and self.cfg.appearance_weight > 0.0:
+            appearance = (tr.appearance_model, tr.appearance_peak)
         best = self._search(image, template, tr.temporal_ctx, (cx, cy), (bw, bh), factor,
-                            window, timings)
+                            window, timings, appearance)
+        primary = best
         interval = self.cfg.global_search_interval
         global_search = (lost and interval > 0
                          and (tr.bad_frames - self.cfg.lost_frames) % interval == 0)
@@ -264,9 +210,9 @@ class SingleObjectTracker:
                                                 self.cfg.global_search_max_tiles):
                 found = self._search(image, template, tr.temporal_ctx, centre, (bw, bh),
                                      self.cfg.search_factor, 0.0, timings)
-                if found[3] > best[3]:
+                if found.confidence > best.confidence:
                     best = found
-        out, transform, raw_box, confidence = best
+        out, transform, raw_box, confidence = best[:4]     # (the most confident crop)
 
         # 5. gate and update
         t = time.perf_counter()
@@ -274,7 +220,7 @@ class SingleObjectTracker:
         r_mat = self.kf.measurement_noise(mean, out.log_var, transform.side)
         distance = self.kf.gating_distance(mean, cov, z, r_mat)
         gated = not self.kf.gate(distance)
-        new = _Track(**{**tr.__dict__})
+        new = TrackState(**{**tr.__dict__})
         new.stamp = stamp
         new.frame_index = tr.frame_index + 1
         new.frames_since_template = tr.frames_since_template + 1
@@ -288,6 +234,12 @@ class SingleObjectTracker:
             new.mean, new.cov = self.kf.update(mean, cov, z, r_mat)
         else:
             new.mean, new.cov = mean, cov
+        if self.cfg.appearance_weight <= 0.0:
+            new.appearance_model, new.appearance_peak = None, 0.0    # off: forget it
+        elif accepted and primary.spectrum is not None and primary.agrees:
+            # not from a frame where the filter overruled the network: it would learn
+            # whatever it had pulled the track onto
+            self._learn_appearance(new, tr, primary)
         if accepted and lost and template is tr.initial_template_state:
             new.template_state = template     # the updated one had drifted off the target
             new.frames_since_template = 0
@@ -327,13 +279,33 @@ class SingleObjectTracker:
 
     # --------------------------------------------------------------- helpers
 
+    def _learn_appearance(self, new: TrackState, old: TrackState, found: SearchOutcome) -> None:
+        """Update the track's filter (running average) and its typical response peak."""
+        if old.appearance_model is not None:
+            new.appearance_peak = found.peak if old.appearance_peak <= 0.0 else (
+                (1.0 - _PEAK_RATE) * old.appearance_peak + _PEAK_RATE * found.peak)
+        rate = self.cfg.appearance_learning_rate
+        if old.appearance_model is not None and rate <= 0.0:
+            return                          # the first frame's filter stays
+        cbox = xywh_to_cxcywh(found.transform.image_to_crop(cxcywh_to_xywh(new.mean[:4])))
+        learnt = self.appearance.learn(found.spectrum, cbox[:2],
+                                       np.maximum(cbox[2:4], _MIN_CROP_BOX),
+                                       self.cfg.appearance_sigma)
+        if old.appearance_model is None:    # switched on during the track
+            new.appearance_model, new.appearance_peak = learnt, 0.0
+        else:
+            new.appearance_model = AppearanceFilter.blend(old.appearance_model, learnt, rate)
+
     def _search(self, image: np.ndarray, template: Any, ctx: Any, centre: tuple,
                 box_size: tuple, factor: float, window_weight: float,
-                timings: Dict[str, float]) -> tuple:
-        """One search crop at ``centre`` -> (backend output, crop transform, box, score).
+                timings: Dict[str, float],
+                appearance: Optional[tuple] = None) -> SearchOutcome:
+        """One search crop at ``centre``.
 
-        The box (x, y, w, h) is in image pixels, clipped to the image; stage times add up
-        in ``timings`` (a global search runs several crops per frame).
+        Stage times add up in ``timings`` (a global search runs several crops per frame).
+        With ``appearance`` = (model or None, typical peak) the crop's appearance features
+        are kept for learning, and a model's pooled response, over its typical peak on good
+        frames, helps choose the score map's cell.
         """
         height, width = image.shape[:2]
         bw, bh = box_size
@@ -343,16 +315,33 @@ class SingleObjectTracker:
         t1 = time.perf_counter()
         out = self.backend.track(template, crop, ctx)
         t2 = time.perf_counter()
-        box_norm, confidence = decode_peak(out, window_weight, self._window)
+        prior, spectrum, peak = None, None, 0.0
+        if appearance is not None:
+            model, typical = appearance
+            spectrum = self.appearance.spectrum(crop)
+            if model is not None:
+                pooled = AppearanceFilter.pool(self.appearance.response(model, spectrum),
+                                               np.shape(out.score_map))
+                peak = float(pooled.max())
+                prior = np.clip(pooled / max(typical if typical > 0.0 else peak, 1e-6),
+                                0.0, 1.0)
+        box_norm, confidence = decode_peak(out, window_weight, self._window, prior,
+                                           self.cfg.appearance_weight)
+        agrees = True
+        if prior is not None:
+            chosen = peak_cell(out, window_weight, self._window, prior,
+                               self.cfg.appearance_weight)
+            own = np.unravel_index(int(np.argmax(out.score_map)), np.shape(out.score_map))
+            agrees = max(abs(chosen[0] - int(own[0])), abs(chosen[1] - int(own[1]))) <= 1
         box_crop = cxcywh_to_xywh(box_norm * self.search_size)
         raw_box = clip_box_xywh(transform.crop_to_image(box_crop), width, height)
         t3 = time.perf_counter()
         for stage, ms in (('crop', t1 - t), ('model', t2 - t1), ('decode', t3 - t2)):
             timings[stage] = timings.get(stage, 0.0) + ms * 1e3
-        return out, transform, raw_box, confidence
+        return SearchOutcome(out, transform, raw_box, confidence, spectrum, peak, agrees)
 
     @staticmethod
-    def _result(tr: _Track, shape: tuple, **kw: Any) -> TrackResult:
+    def _result(tr: TrackState, shape: tuple, **kw: Any) -> TrackResult:
         height, width = shape[:2]
         box = clip_box_xywh(cxcywh_to_xywh(tr.mean[:4]), width, height)
         return TrackResult(status=tr.status, track_id=tr.track_id, stamp=tr.stamp,

@@ -93,6 +93,15 @@ _DOCS: Dict[str, _Doc] = {
     'tracker.aspect_prior': _Doc(
         "Pull of the initial box's aspect ratio (w / h) on each measurement, keeping its "
         "centre and area: 0 trusts the network's aspect, 1 keeps the initial one.", 0.0, 1.0),
+    'tracker.appearance_weight': _Doc(
+        "Share of the online correlation filter (learnt on this target's own crops) in "
+        "choosing the score map's peak and in the confidence; 0 switches it off and forgets "
+        'the filter.', 0.0, 1.0),
+    'tracker.appearance_learning_rate': _Doc(
+        'Running-average rate of the correlation filter per accepted frame; 0 keeps the '
+        'filter learnt on the first frame.', 0.0, 1.0),
+    'tracker.appearance_sigma': _Doc(
+        "Width of the correlation filter's desired response, in target sizes.", 0.01, 1.0),
     'kalman.std_position': _Doc(
         'Position random walk (process noise), in box sizes per sqrt(second) (> 0).', 0.0, 100.0),
     'kalman.std_size': _Doc(

@@ -1,0 +1,129 @@
+# Copyright 2026 The vil_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+
+"""An online discriminative correlation filter on the search crop: where is *this* target.
+
+The network matches the search crop against its template, but it was trained offline and
+cannot tell the target from a same-looking distractor it has not been taught to separate
+(weights/README.md, session 8). A correlation filter learnt online on the tracked
+target's own crops (MOSSE / DSST style: Bolme et al. 2010, Danelljan et al. 2014) learns
+exactly that difference, frame by frame. Its response on the search crop is pooled onto
+the network's score grid, and the tracker blends the two before it picks the peak.
+
+Features per 4x4-pixel cell of the crop: 9 unsigned gradient orientations (L2
+normalised per cell) and the cell's mean colour, under a Hann window.
+
+Stateless like the Kalman filter: ``AppearanceFilter`` holds configuration only, and the
+learnt numerator / denominator travel in an ``AppearanceModel`` that callers replace.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Tuple
+
+import cv2
+import numpy as np
+
+CELL = 4                  # px per feature cell on the search crop
+_BINS = 9                 # unsigned gradient orientations
+_REGULARISER = 1e-2       # lambda in the filter's denominator
+
+
+class AppearanceModel(NamedTuple):
+    """Learnt filter: numerator (C, H, W) and denominator (H, W) in the Fourier domain."""
+
+    numerator: np.ndarray
+    denominator: np.ndarray
+
+
+def _hann(n: int) -> np.ndarray:
+    return np.hanning(n + 2)[1:-1]
+
+
+class AppearanceFilter:
+    """Multi-channel linear correlation filter on square search crops of ``crop_size`` px."""
+
+    def __init__(self, crop_size: int) -> None:
+        if crop_size % CELL or crop_size < 4 * CELL:
+            raise ValueError(f'crop_size must be a multiple of {CELL} and >= {4 * CELL}, '
+                             f'got {crop_size}')
+        self.crop_size = crop_size
+        self.cells = crop_size // CELL
+        self._window = np.outer(_hann(self.cells), _hann(self.cells))   # (H, W)
+        pixel_cell = np.arange(crop_size) // CELL                          # (S,)
+        self._cell_index = ((pixel_cell[:, None] * self.cells + pixel_cell[None, :])
+                            * _BINS).ravel()                              # (S*S,) first bin
+
+    def features(self, crop: np.ndarray) -> np.ndarray:
+        """Describe an RGB uint8 crop of side S per cell: (C, H, W), C = 12, windowed."""
+        if crop.shape != (self.crop_size, self.crop_size, 3):
+            raise ValueError(f'crop must be ({self.crop_size}, {self.crop_size}, 3), '
+                             f'got {crop.shape}')
+        n = self.cells
+        img = crop.astype(np.float32) * (1.0 / 255.0)                 # (S, S, 3)
+        grey = img.mean(axis=2)                                        # (S, S)
+        gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=1)                # central differences
+        gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=1)
+        magnitude, angle = cv2.cartToPolar(gx, gy)                     # angle in [0, 2 pi)
+        bins = (np.mod(angle, np.pi) * (_BINS / np.pi)).astype(np.int64)
+        np.minimum(bins, _BINS - 1, out=bins)
+        # each pixel votes its magnitude into (its cell, its orientation bin)
+        index = self._cell_index + bins.ravel()
+        orient = np.bincount(index, weights=magnitude.ravel(), minlength=n * n * _BINS)
+        orient = orient.reshape(n, n, _BINS)                            # (H, W, 9)
+        orient /= np.linalg.norm(orient, axis=2, keepdims=True) + 0.1
+        colour = cv2.resize(img, (n, n), interpolation=cv2.INTER_AREA) - 0.5   # (H, W, 3)
+        feats = np.concatenate([orient, colour], axis=2)                   # (H, W, C)
+        return feats.transpose(2, 0, 1) * self._window                    # (C, H, W)
+
+    def _label(self, centre: Tuple[float, float], size: Tuple[float, float],
+               sigma_factor: float) -> np.ndarray:
+        """Gaussian peaked on the target centre (crop px), in the Fourier domain (H, W)."""
+        sigma = max(sigma_factor * float(np.sqrt(size[0] * size[1])) / CELL, 0.5)
+        grid = (np.arange(self.cells) + 0.5) * CELL                       # cell centres, px
+        dx = (grid - centre[0]) / CELL
+        dy = (grid - centre[1]) / CELL
+        label = np.exp(-0.5 * (dy[:, None] ** 2 + dx[None, :] ** 2) / sigma ** 2)
+        return np.fft.fft2(label)
+
+    def spectrum(self, crop: np.ndarray) -> np.ndarray:
+        """Fourier transform (C, H, W) of the crop's features; learn and respond take it."""
+        return np.fft.fft2(self.features(crop))
+
+    def learn(self, spectrum: np.ndarray, centre: Tuple[float, float],
+              size: Tuple[float, float], sigma_factor: float = 0.1) -> AppearanceModel:
+        """Learn the filter of one crop (its ``spectrum``).
+
+        The target is at ``centre`` with ``size`` (crop px); the desired response is a
+        Gaussian ``sigma_factor`` target sizes wide.
+        """
+        numerator = np.conj(self._label(centre, size, sigma_factor))[None] * spectrum
+        denominator = np.sum(np.real(np.conj(spectrum) * spectrum), axis=0)
+        return AppearanceModel(numerator, denominator)
+
+    @staticmethod
+    def blend(model: AppearanceModel, new: AppearanceModel,
+              learning_rate: float) -> AppearanceModel:
+        """Blend ``new`` into ``model`` as a running average (MOSSE's update)."""
+        keep = 1.0 - learning_rate
+        return AppearanceModel(keep * model.numerator + learning_rate * new.numerator,
+                               keep * model.denominator + learning_rate * new.denominator)
+
+    def response(self, model: AppearanceModel, spectrum: np.ndarray) -> np.ndarray:
+        """Correlate the filter with a crop (its ``spectrum``).
+
+        Returns the response per feature cell (H, W), about 1 on the target of a one-frame
+        filter.
+        """
+        return np.real(np.fft.ifft2(np.sum(np.conj(model.numerator) * spectrum, axis=0)
+                                    / (model.denominator + _REGULARISER)))
+
+    @staticmethod
+    def pool(response: np.ndarray, shape: Tuple[int, int]) -> np.ndarray:
+        """Max of the response over each cell of a coarser ``shape`` grid, clipped to [0, 1]."""
+        h, w = response.shape
+        gh, gw = shape
+        if h % gh or w % gw:
+            raise ValueError(f'response {response.shape} does not tile into {shape}')
+        blocks = response.reshape(gh, h // gh, gw, w // gw).max(axis=(1, 3))
+        return np.clip(blocks, 0.0, 1.0)
