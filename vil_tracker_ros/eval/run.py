@@ -240,7 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help='vil: model checkpoint (default: the one shipped in weights/)')
     p.add_argument('--device', default='auto', help='vil: auto | cpu | cuda | cuda:N')
     p.add_argument('--precision', default='fp32', choices=('fp32', 'fp16', 'bf16'))
-    p.add_argument('--backend', default='torch', choices=('torch', 'onnxruntime'))
+    p.add_argument('--backend', default='onnxruntime', choices=('torch', 'onnxruntime'),
+                   help="vil: the node's default, onnxruntime (CPU), or torch (for a GPU)")
     p.add_argument('--threads', type=int, default=0, help='vil: CPU threads (0 = default)')
     p.add_argument('--out', required=True, help='output directory')
     p.add_argument('--workers', type=int, default=1, help='parallel sequences')
