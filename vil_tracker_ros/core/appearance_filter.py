@@ -1,14 +1,15 @@
 # Copyright 2026 The vil_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 
-"""An online discriminative correlation filter on the search crop: where is *this* target.
+"""A discriminative correlation filter on the search crop: where is *this* target.
 
 The network matches the search crop against its template, but it was trained offline and
 cannot tell the target from a same-looking distractor it has not been taught to separate
-(weights/README.md, session 8). A correlation filter learnt online on the tracked
-target's own crops (MOSSE / DSST style: Bolme et al. 2010, Danelljan et al. 2014) learns
-exactly that difference, frame by frame. Its response on the search crop is pooled onto
-the network's score grid, and the tracker blends the two before it picks the peak.
+(weights/README.md, session 8). A correlation filter learnt on the tracked target's own
+crop when the track starts (MOSSE / DSST style: Bolme et al. 2010, Danelljan et al. 2014;
+the tracker can also keep learning, see ``tracker.appearance_learning_rate``) learns that
+difference. Its response on the search crop is pooled onto the network's score grid, and
+the tracker blends the two before it picks the peak.
 
 Features per 4x4-pixel cell of the crop: 9 unsigned gradient orientations (L2
 normalised per cell) and the cell's mean colour, under a Hann window.
