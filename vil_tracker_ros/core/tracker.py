@@ -65,7 +65,7 @@ from vil_tracker_ros.core.appearance_filter import AppearanceFilter
 from vil_tracker_ros.core.backend import TrackingBackend
 from vil_tracker_ros.core.kalman import KalmanFilter
 from vil_tracker_ros.core.preprocess import crop_region
-from vil_tracker_ros.core.search_region import decode_peak, global_search_centres, hann_window
+from vil_tracker_ros.core.search_region import decode_cell, global_search_centres, hann_window
 from vil_tracker_ros.core.search_region import peak_cell
 from vil_tracker_ros.core.track_state import check_image, check_stamp, SearchOutcome
 from vil_tracker_ros.core.track_state import StampOrderError, TrackResult, TrackState, TrackStatus
@@ -325,14 +325,13 @@ class SingleObjectTracker:
                 peak = float(pooled.max())
                 prior = np.clip(pooled / max(typical if typical > 0.0 else peak, 1e-6),
                                 0.0, 1.0)
-        box_norm, confidence = decode_peak(out, window_weight, self._window, prior,
-                                           self.cfg.appearance_weight)
+        weight = self.cfg.appearance_weight
+        cell = peak_cell(out, window_weight, self._window, prior, weight)
+        box_norm, confidence = decode_cell(out, cell, prior, weight)
         agrees = True
         if prior is not None:
-            chosen = peak_cell(out, window_weight, self._window, prior,
-                               self.cfg.appearance_weight)
             own = np.unravel_index(int(np.argmax(out.score_map)), np.shape(out.score_map))
-            agrees = max(abs(chosen[0] - int(own[0])), abs(chosen[1] - int(own[1]))) <= 1
+            agrees = max(abs(cell[0] - int(own[0])), abs(cell[1] - int(own[1]))) <= 1
         box_crop = cxcywh_to_xywh(box_norm * self.search_size)
         raw_box = clip_box_xywh(transform.crop_to_image(box_crop), width, height)
         t3 = time.perf_counter()
