@@ -56,6 +56,9 @@ class TrackerConfig:
     appearance_weight: float = 0.5      # its share in the peak choice and confidence; 0 off
     appearance_learning_rate: float = 0.0    # running-average update; 0: first frame only
     appearance_sigma: float = 0.1       # desired response width, target sizes
+    # DSST scale filter around the measured centre (core/scale_filter.py)
+    scale_filter_weight: float = 0.5    # its share of the measured log size; 0 off
+    scale_filter_learning_rate: float = 0.05    # running-average update on good frames
 
     def validate(self) -> None:
         _in_range('search_factor', self.search_factor, 1.0, 16.0)
@@ -81,6 +84,8 @@ class TrackerConfig:
         _in_range('appearance_weight', self.appearance_weight, 0.0, 1.0)
         _in_range('appearance_learning_rate', self.appearance_learning_rate, 0.0, 1.0)
         _in_range('appearance_sigma', self.appearance_sigma, 0.01, 1.0)
+        _in_range('scale_filter_weight', self.scale_filter_weight, 0.0, 1.0)
+        _in_range('scale_filter_learning_rate', self.scale_filter_learning_rate, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,7 @@ class KalmanConfig:
     """
 
     std_position: float = 0.3           # position random walk, box sizes / sqrt(s)
-    std_size: float = 0.075             # size random walk, box sizes / sqrt(s)
+    std_size: float = 0.15              # size random walk, box sizes / sqrt(s)
     std_velocity: float = 1.0           # white-noise acceleration, box sizes / s / sqrt(s)
     std_measurement: float = 1.0 / 20   # base measurement noise, box sizes
     std_initial_velocity: float = 2.0   # velocity std at (re)initialisation, box sizes / s

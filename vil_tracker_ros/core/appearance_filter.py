@@ -25,8 +25,9 @@ from typing import NamedTuple, Tuple
 import cv2
 import numpy as np
 
-CELL = 4                  # px per feature cell on the search crop
-_BINS = 9                 # unsigned gradient orientations
+from vil_tracker_ros.core.orientation_cells import CELL, orientation_cells
+
+_NORM_FLOOR = 0.1         # added to each cell's orientation norm (grey in [0, 1])
 _REGULARISER = 1e-2       # lambda in the filter's denominator
 
 
@@ -51,9 +52,6 @@ class AppearanceFilter:
         self.crop_size = crop_size
         self.cells = crop_size // CELL
         self._window = np.outer(_hann(self.cells), _hann(self.cells))   # (H, W)
-        pixel_cell = np.arange(crop_size) // CELL                          # (S,)
-        self._cell_index = ((pixel_cell[:, None] * self.cells + pixel_cell[None, :])
-                            * _BINS).ravel()                              # (S*S,) first bin
 
     def features(self, crop: np.ndarray) -> np.ndarray:
         """Describe an RGB uint8 crop of side S per cell: (C, H, W), C = 12, windowed."""
@@ -62,17 +60,7 @@ class AppearanceFilter:
                              f'got {crop.shape}')
         n = self.cells
         img = crop.astype(np.float32) * (1.0 / 255.0)                 # (S, S, 3)
-        grey = img.mean(axis=2)                                        # (S, S)
-        gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=1)                # central differences
-        gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=1)
-        magnitude, angle = cv2.cartToPolar(gx, gy)                     # angle in [0, 2 pi)
-        bins = (np.mod(angle, np.pi) * (_BINS / np.pi)).astype(np.int64)
-        np.minimum(bins, _BINS - 1, out=bins)
-        # each pixel votes its magnitude into (its cell, its orientation bin)
-        index = self._cell_index + bins.ravel()
-        orient = np.bincount(index, weights=magnitude.ravel(), minlength=n * n * _BINS)
-        orient = orient.reshape(n, n, _BINS)                            # (H, W, 9)
-        orient /= np.linalg.norm(orient, axis=2, keepdims=True) + 0.1
+        orient = orientation_cells(img.mean(axis=2), _NORM_FLOOR)      # (H, W, 9)
         colour = cv2.resize(img, (n, n), interpolation=cv2.INTER_AREA) - 0.5   # (H, W, 3)
         feats = np.concatenate([orient, colour], axis=2)                   # (H, W, C)
         return feats.transpose(2, 0, 1) * self._window                    # (C, H, W)

@@ -13,6 +13,7 @@ from typing import Any, Dict, NamedTuple, Optional
 import numpy as np
 
 from vil_tracker_ros.core.appearance_filter import AppearanceModel
+from vil_tracker_ros.core.scale_filter import ScaleModel
 
 
 class TrackStatus(str, enum.Enum):
@@ -83,6 +84,7 @@ class TrackState:
     temporal_ctx: Any = None
     appearance_model: Optional[AppearanceModel] = None   # (appearance_weight > 0)
     appearance_peak: float = 0.0        # running mean of its response peak on good frames
+    scale_model: Optional[ScaleModel] = None   # learnt DSST filter (scale_filter_weight > 0)
 
 
 def check_image(image: np.ndarray) -> None:

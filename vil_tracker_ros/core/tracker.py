@@ -17,8 +17,12 @@ Per frame (``track``):
    offset) / grid, size from the size map; the confidence is the un-windowed blend there.
 4. Map the box back to the image and clip it to the image (the result's ``raw_box``).
 5. Pull its aspect ratio towards the initial box's by ``aspect_prior`` (the network
-   rounds elongated targets), gate that measurement (chi-square on the Kalman
-   innovation) and update the filter, with R from the network's predicted log-variance.
+   rounds elongated targets). While tracking, blend its log size with the scale filter's
+   (``core/scale_filter.py``, share ``scale_filter_weight``): a DSST search over sizes
+   around the measured centre, relative to the predicted size, which learns the target's
+   own appearance, whereas the network's size error follows the target and persists.
+   Gate that measurement (chi-square on the Kalman innovation) and update the filter,
+   with R from the network's predicted log-variance.
 
 Policy:
 
@@ -41,6 +45,8 @@ Policy:
 * the appearance filter is learnt on the first frame; with ``appearance_learning_rate``
   > 0 (default 0) it also learns good frames (not while lost, and not frames on which it
   overruled the network's own peak), as a running average;
+* the scale filter is learnt around the initial box, then on every good frame around the
+  filtered box (running average, ``scale_filter_learning_rate``; not while lost);
 * the template is re-encoded around the filtered box once at least
   ``template_update_interval`` frames have passed since the last (re)encode,
   on the first good frame with confidence >= ``template_update_confidence``
@@ -65,6 +71,7 @@ from vil_tracker_ros.core.appearance_filter import AppearanceFilter
 from vil_tracker_ros.core.backend import TrackingBackend
 from vil_tracker_ros.core.kalman import KalmanFilter
 from vil_tracker_ros.core.preprocess import crop_region
+from vil_tracker_ros.core.scale_filter import ScaleFilter, ScaleModel
 from vil_tracker_ros.core.search_region import decode_cell, global_search_centres, hann_window
 from vil_tracker_ros.core.search_region import peak_cell
 from vil_tracker_ros.core.track_state import check_image, check_stamp, SearchOutcome
@@ -91,6 +98,7 @@ class SingleObjectTracker:
         self._last_id = 0
         self._windows: Dict[tuple, np.ndarray] = {}
         self.appearance = AppearanceFilter(self.search_size)
+        self.scale_filter = ScaleFilter()
 
     # ------------------------------------------------------------------ state
 
@@ -143,13 +151,18 @@ class SingleObjectTracker:
             appearance_model = self.appearance.learn(self.appearance.spectrum(scrop),
                                                      cbox[:2], cbox[2:4],
                                                      self.cfg.appearance_sigma)
+        scale_model = None
+        if self.cfg.scale_filter_weight > 0.0:
+            scale_model = self.scale_filter.learn(image, mean[:2],
+                                                  np.maximum(mean[2:4], _MIN_CROP_BOX))
         self._last_id += 1
         self._track = TrackState(track_id=self._last_id, stamp=stamp, mean=mean, cov=cov,
                                  template_state=template_state,
                                  initial_template_state=template_state,
                                  initial_log_aspect=math.log(box[2] / box[3]),
                                  search_factor=self.cfg.search_factor,
-                                 appearance_model=appearance_model)
+                                 appearance_model=appearance_model,
+                                 scale_model=scale_model)
         t3 = time.perf_counter()
         timings = {'crop': (t1 - t0) * 1e3, 'template': (t2 - t1) * 1e3,
                    'update': (t3 - t2) * 1e3, 'total': (t3 - t0) * 1e3}
@@ -217,6 +230,8 @@ class SingleObjectTracker:
         # 5. gate and update
         t = time.perf_counter()
         z = xywh_to_cxcywh(blend_aspect(raw_box, tr.initial_log_aspect, self.cfg.aspect_prior))
+        if not lost and tr.scale_model is not None and self.cfg.scale_filter_weight > 0.0:
+            z = self._fuse_scale(image, tr.scale_model, z, (bw, bh))
         r_mat = self.kf.measurement_noise(mean, out.log_var, transform.side)
         distance = self.kf.gating_distance(mean, cov, z, r_mat)
         gated = not self.kf.gate(distance)
@@ -240,6 +255,10 @@ class SingleObjectTracker:
             # not from a frame where the filter overruled the network: it would learn
             # whatever it had pulled the track onto
             self._learn_appearance(new, tr, primary)
+        if self.cfg.scale_filter_weight <= 0.0:
+            new.scale_model = None
+        elif accepted and not lost:
+            self._learn_scale(new, tr, image)
         if accepted and lost and template is tr.initial_template_state:
             new.template_state = template     # the updated one had drifted off the target
             new.frames_since_template = 0
@@ -295,6 +314,30 @@ class SingleObjectTracker:
             new.appearance_model, new.appearance_peak = learnt, 0.0
         else:
             new.appearance_model = AppearanceFilter.blend(old.appearance_model, learnt, rate)
+
+    def _learn_scale(self, new: TrackState, old: TrackState, image: np.ndarray) -> None:
+        """Blend this frame's scale filter, around the filtered box, into the track's."""
+        size = np.maximum(new.mean[2:4], _MIN_CROP_BOX)
+        if old.scale_model is None:         # switched on during the track
+            new.scale_model = self.scale_filter.learn(image, new.mean[:2], size)
+            return
+        rate = self.cfg.scale_filter_learning_rate
+        if rate > 0.0:
+            learnt = self.scale_filter.learn(image, new.mean[:2], size, old.scale_model.shape)
+            new.scale_model = ScaleFilter.blend(old.scale_model, learnt, rate)
+
+    def _fuse_scale(self, image: np.ndarray, model: ScaleModel, z: np.ndarray,
+                    size: tuple) -> np.ndarray:
+        """Blend the measured size of ``z`` (cx, cy, w, h) with the scale filter's, in log.
+
+        The filter searches around the measured centre, relative to the predicted ``size``
+        (w, h), and keeps its aspect ratio.
+        """
+        factor, _ = self.scale_filter.estimate(model, image, z[:2], size)
+        weight = self.cfg.scale_filter_weight
+        fused = np.exp((1.0 - weight) * np.log(np.maximum(z[2:4], 1e-6))
+                       + weight * np.log(np.asarray(size) * factor))
+        return np.concatenate([z[:2], fused])
 
     def _search(self, image: np.ndarray, template: Any, ctx: Any, centre: tuple,
                 box_size: tuple, factor: float, window_weight: float,

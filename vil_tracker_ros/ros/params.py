@@ -102,6 +102,13 @@ _DOCS: Dict[str, _Doc] = {
         'filter learnt on the first frame.', 0.0, 1.0),
     'tracker.appearance_sigma': _Doc(
         "Width of the correlation filter's desired response, in target sizes.", 0.01, 1.0),
+    'tracker.scale_filter_weight': _Doc(
+        "Share of the DSST scale filter (learnt on this target's own appearance) in each "
+        'measured log size while tracking; 0 switches it off and forgets the filter.',
+        0.0, 1.0),
+    'tracker.scale_filter_learning_rate': _Doc(
+        'Running-average rate of the scale filter per accepted frame; 0 keeps the filter '
+        'learnt on the first frame.', 0.0, 1.0),
     'kalman.std_position': _Doc(
         'Position random walk (process noise), in box sizes per sqrt(second) (> 0).', 0.0, 100.0),
     'kalman.std_size': _Doc(
