@@ -153,3 +153,49 @@ def test_opencv_baseline_interface():
         tracker.initialize(scene.frame(0), [5, 5, 0, 10])
     with pytest.raises(ValueError, match='unknown OpenCV tracker'):
         OpenCVTracker('boosting')
+
+
+def test_online_settings_reach_the_tracker_and_the_summary(tmp_path, capsys):
+    spec = run.TrackerSpec('vil', settings=('tracker.scale_filter_weight=0',
+                                            'kalman.std_size=2e-1'))
+    tracker, kalman = spec.online_configs()
+    assert tracker.scale_filter_weight == 0.0 and kalman.std_size == pytest.approx(0.2)
+    assert tracker.search_factor == run.TrackerConfig().search_factor   # the rest: defaults
+    for bad, message in (('tracker.no_such_key=1', 'no_such_key'),
+                         ('model.threads=2', 'tracker or kalman'),
+                         ('tracker.hann_weight=3', 'hann_weight')):
+        with pytest.raises(run.ConfigError, match=message):
+            run.TrackerSpec('vil', settings=(bad,)).online_configs()
+
+    model = pytest.importorskip('vil_tracker_ros.model', reason='model package unavailable')
+    ckpt = tmp_path / 'tiny.pt'
+    model.save_checkpoint(str(ckpt), model.build_model(model.get_config('vil_tiny')))
+    root = tmp_path / 'set'
+    cfg = SyntheticConfig(split='heldout', frame_width=96, frame_height=72, length=6, seed=2)
+    synthetic_io.write_dataset(cfg, str(root), 'lasot', 1)
+    out = tmp_path / 'out'
+    common = ['--dataset', 'lasot', '--root', str(root), '--tracker', 'vil', '--out', str(out)]
+    assert run.main(common + ['--checkpoint', str(ckpt), '--device', 'cpu', '--threads', '1',
+                              '--no-progress', '--set', 'tracker.scale_filter_weight=0']) == 0
+    _json_line(capsys)
+    with open(out / 'summary.json') as f:
+        assert json.load(f)['settings'] == ['tracker.scale_filter_weight=0']
+    assert run.main(common + ['--score-only']) == 0          # re-scoring keeps them
+    _json_line(capsys)
+    with open(out / 'summary.json') as f:
+        assert json.load(f)['settings'] == ['tracker.scale_filter_weight=0']
+
+
+def test_bad_online_settings_are_clear_errors(lasot_root, tmp_path, capsys):
+    base = ['--dataset', 'lasot', '--root', lasot_root, '--out', str(tmp_path)]
+    for extra, message in (
+            (['--tracker', 'opencv-kcf', '--set', 'tracker.hann_weight=0.3'],
+             '--set only applies to --tracker vil'),
+            (['--tracker', 'vil', '--set', 'tracker.bogus=1'], 'bogus'),
+            (['--tracker', 'vil', '--set', 'tracker.hann_weight'], 'expected section.key=value'),
+            (['--tracker', 'vil', '--score-only', '--set', 'kalman.std_size=0.1'],
+             '--score-only does not run it')):
+        with pytest.raises(SystemExit) as exc:
+            run.main(base + extra)
+        assert exc.value.code == 2
+        assert message in capsys.readouterr().err

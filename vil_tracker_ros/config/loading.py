@@ -3,6 +3,8 @@
 
 """Strict loading of the config dataclasses: ``from_dict``, ``to_dict``, ``replace``.
 
+``apply_override`` applies one command-line ``--set section.key=value`` to a nested dict.
+
 ``from_dict`` rejects unknown keys (naming them) and coerces values to the annotated
 types; ``validate`` methods use the ``_check`` helpers here and raise ``ConfigError``
 naming the offending field.
@@ -12,8 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import typing
-from typing import Any, Mapping, Type, TypeVar
+from typing import Any, Dict, Mapping, Type, TypeVar
+
+import yaml
 
 T = TypeVar('T')
 
@@ -116,3 +121,31 @@ def _finite_positive(name: str, v: float) -> None:
 
 def _in_range(name: str, v: float, lo: float, hi: float) -> None:
     _check(math.isfinite(v) and lo <= v <= hi, name, f'must be in [{lo}, {hi}], got {v!r}')
+
+
+_FLOAT = re.compile(r'[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+')
+
+
+def apply_override(data: Dict[str, Any], assignment: str) -> None:
+    """Apply one ``a.b.c=value`` assignment (value parsed as YAML) to nested ``data``."""
+    if '=' not in assignment:
+        raise ConfigError(f'--set {assignment!r}: expected section.key=value')
+    key, raw = assignment.split('=', 1)
+    parts = key.strip().split('.')
+    if not all(parts):
+        raise ConfigError(f'--set {assignment!r}: empty key component')
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f'--set {key}: value is not valid YAML: {exc}') from exc
+    if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
+        value = float(value)   # YAML 1.1 reads '2e-3' (no dot) as a string
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f'--set {key}: {part!r} is not a section')
+        node = child
+    node[parts[-1]] = value

@@ -11,8 +11,11 @@ Outputs under ``--out``:
   ``precision_plot.png``, ``norm_precision_plot.png``.
 
 Stdout gets exactly one JSON line with ``success_auc``, ``precision_20``,
-``norm_precision``, ``ao``, ``sr50``, ``sr75``, ``fps`` and ``sequences``;
+``norm_precision``, ``ao``, ``sr50``, ``sr75``, ``fps``, ``sequences`` and ``settings``;
 progress goes to stderr. ``--score-only`` re-scores existing result files.
+``--set tracker.KEY=VALUE`` / ``--set kalman.KEY=VALUE`` (repeatable, values as YAML) run
+``vil`` with other online settings than the shipped defaults (``config/tracker.yaml``);
+``summary.json`` records them under ``settings``.
 FPS is scored frames tracked / seconds spent in ``track()`` (crop, network and
 post-processing; image decoding excluded), over all sequences.
 """
@@ -32,7 +35,8 @@ from typing import Any, Dict, List, Optional, Sequence as SequenceT, Tuple
 
 import numpy as np
 
-from vil_tracker_ros.config import ConfigError
+from vil_tracker_ros.config import ConfigError, from_dict, KalmanConfig, to_dict, TrackerConfig
+from vil_tracker_ros.config.loading import apply_override
 from vil_tracker_ros.data.datasets import DatasetError, load_dataset, read_boxes
 from vil_tracker_ros.data.sequence import Sequence
 from vil_tracker_ros.eval import metrics, report
@@ -57,6 +61,26 @@ class TrackerSpec:
     precision: str = 'fp32'
     backend: str = 'torch'
     threads: int = 0
+    settings: Tuple[str, ...] = ()     # vil: 'tracker.KEY=VALUE' / 'kalman.KEY=VALUE'
+
+    def online_configs(self) -> Tuple[TrackerConfig, KalmanConfig]:
+        """Build the vil tracker's settings: the defaults with ``settings`` applied.
+
+        Raises ``ConfigError`` naming an unknown section or key, or a bad value.
+        """
+        sections: Dict[str, Any] = {'tracker': to_dict(TrackerConfig()),
+                                    'kalman': to_dict(KalmanConfig())}
+        for assignment in self.settings:
+            section = assignment.split('.', 1)[0]
+            if section not in sections:
+                raise ConfigError(f'--set {assignment!r}: the section must be tracker or '
+                                  f'kalman')
+            apply_override(sections, assignment)
+        tracker = from_dict(TrackerConfig, sections['tracker'], 'tracker.')
+        kalman = from_dict(KalmanConfig, sections['kalman'], 'kalman.')
+        tracker.validate()
+        kalman.validate()
+        return tracker, kalman
 
     def build(self) -> Any:
         if self.name.startswith('opencv-'):
@@ -68,7 +92,7 @@ class TrackerSpec:
             backend = build_backend(BackendConfig(
                 checkpoint=self.checkpoint, device=self.device, precision=self.precision,
                 backend=self.backend, threads=self.threads))
-            return SingleObjectTracker(backend)
+            return SingleObjectTracker(backend, *self.online_configs())
         raise ValueError(f'unknown tracker {self.name!r}; known: {", ".join(TRACKERS)}')
 
 
@@ -181,11 +205,12 @@ def run_all(sequences: SequenceT[Sequence], spec: TrackerSpec, out_dir: str, wor
 
 
 def score(sequences: SequenceT[Sequence], out_dir: str, tracker_name: str,
-          dataset: str, compare: SequenceT[str] = ()) -> Dict[str, Any]:
+          dataset: str, compare: SequenceT[str] = (),
+          settings: SequenceT[str] = ()) -> Dict[str, Any]:
     """Score the result files in ``out_dir``; write the CSV, summary.json and plots.
 
     ``compare`` lists other output folders whose ``summary.json`` curves are
-    drawn in the same plots.
+    drawn in the same plots; ``settings`` (the ``--set`` assignments) go into the summary.
     """
     rows: List[Dict[str, Any]] = []
     scores = []
@@ -206,7 +231,8 @@ def score(sequences: SequenceT[Sequence], out_dir: str, tracker_name: str,
     report.write_per_sequence_csv(os.path.join(out_dir, 'per_sequence.csv'), rows)
     data = report.summary_dict(summary, fps, extra={
         'tracker': tracker_name, 'dataset': dataset, 'total_sequences': len(sequences),
-        'scored_frames': int(sum(s.scored for s in scores if s is not None))})
+        'scored_frames': int(sum(s.scored for s in scores if s is not None)),
+        'settings': list(settings)})
     report.write_summary(os.path.join(out_dir, 'summary.json'), data)
     curves = {tracker_name: summary}
     for other in compare:
@@ -221,6 +247,17 @@ def score(sequences: SequenceT[Sequence], out_dir: str, tracker_name: str,
     if summary.sequences:
         report.write_plots(out_dir, curves, f' on {dataset}')
     return data
+
+
+def _recorded_settings(out_dir: str) -> List[str]:
+    """Read the ``--set`` assignments an earlier run in ``out_dir`` recorded (none if unknown)."""
+    path = os.path.join(out_dir, 'summary.json')
+    try:
+        with open(path) as f:
+            recorded = json.load(f).get('settings', [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [str(v) for v in recorded] if isinstance(recorded, list) else []
 
 
 # -------------------------------------------------------------------------- CLI
@@ -252,6 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help='do not track; score the existing result files in --out')
     p.add_argument('--compare', nargs='+', default=[], metavar='DIR',
                    help='other --out folders to draw in the same plots (side by side)')
+    p.add_argument('--set', dest='settings', action='append', default=[],
+                   metavar='SECTION.KEY=VALUE',
+                   help='vil: an online setting other than the default, e.g. '
+                        'tracker.scale_filter_weight=0 (sections tracker, kalman; repeatable)')
     p.add_argument('--no-progress', action='store_true')
     return p
 
@@ -264,7 +305,17 @@ def main(argv: Optional[SequenceT[str]] = None) -> int:
     if args.frame_rate <= 0:
         parser.error(f'--frame-rate must be > 0, got {args.frame_rate}')
     spec = TrackerSpec(args.tracker, device=args.device, precision=args.precision,
-                       backend=args.backend, threads=args.threads)
+                       backend=args.backend, threads=args.threads,
+                       settings=tuple(args.settings))
+    if args.settings and args.tracker != 'vil':
+        parser.error('--set only applies to --tracker vil')
+    if args.settings and args.score_only:
+        parser.error('--set changes how the tracker runs; --score-only does not run it '
+                     '(the settings of the run are kept from its summary.json)')
+    try:
+        spec.online_configs()
+    except ConfigError as exc:
+        parser.error(str(exc))
     if args.tracker == 'vil' and not args.score_only:
         try:
             checkpoint = resolve_checkpoint(args.checkpoint or DEFAULT_CHECKPOINT)
@@ -281,16 +332,19 @@ def main(argv: Optional[SequenceT[str]] = None) -> int:
     if args.limit > 0:
         sequences = sequences[:args.limit]
     os.makedirs(args.out, exist_ok=True)
+    settings = list(args.settings)
+    if args.score_only:
+        settings = _recorded_settings(args.out)
     try:
         if not args.score_only:
             run_all(sequences, spec, args.out, args.workers, args.frame_rate,
                     progress=not args.no_progress)
-        data = score(sequences, args.out, args.tracker, args.dataset, args.compare)
+        data = score(sequences, args.out, args.tracker, args.dataset, args.compare, settings)
     except (EvalError, ValueError) as exc:      # DatasetError and bad boxes included
         print(f'vil-tracker-eval: error: {exc}', file=sys.stderr)
         return 2
     keys = ('success_auc', 'precision_20', 'norm_precision', 'ao', 'sr50', 'sr75', 'fps',
-            'sequences', 'tracker', 'dataset')
+            'sequences', 'tracker', 'dataset', 'settings')
     print(json.dumps({k: data.get(k) for k in keys}))
     return 0
 

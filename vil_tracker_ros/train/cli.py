@@ -17,39 +17,12 @@ import argparse
 import copy
 import logging
 import os
-import re
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
 from vil_tracker_ros.config import ConfigError, from_dict, to_dict, TrainConfig
+from vil_tracker_ros.config.loading import apply_override
 import yaml
-
-_FLOAT = re.compile(r'[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+')
-
-
-def apply_override(data: Dict[str, Any], assignment: str) -> None:
-    """Apply one ``a.b.c=value`` assignment (value parsed as YAML) to nested ``data``."""
-    if '=' not in assignment:
-        raise ConfigError(f'--set {assignment!r}: expected section.key=value')
-    key, raw = assignment.split('=', 1)
-    parts = key.strip().split('.')
-    if not all(parts):
-        raise ConfigError(f'--set {assignment!r}: empty key component')
-    try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f'--set {key}: value is not valid YAML: {exc}') from exc
-    if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
-        value = float(value)   # YAML 1.1 reads '2e-3' (no dot) as a string
-    node = data
-    for part in parts[:-1]:
-        child = node.get(part)
-        if child is None:
-            child = node[part] = {}
-        if not isinstance(child, dict):
-            raise ConfigError(f'--set {key}: {part!r} is not a section')
-        node = child
-    node[parts[-1]] = value
 
 
 def resolve_model_section(data: Dict[str, Any]) -> Dict[str, Any]:
