@@ -344,8 +344,10 @@ def test_overload_keeps_backlog_bounded_and_counts_drops(active):
     assert stamps[-1] == last
     assert processed >= 2 and published >= 2 * processed      # really overloaded
     # Newest wins at two layers: the image reader's DDS history (depth 1) replaces frames the
-    # callback never took, and the mailbox counts the ones it overwrote ...
-    assert dropped > 0 and received < published
+    # callback never took, and the mailbox counts the ones it overwrote. Whether DDS replaces
+    # any depends on scheduling (a callback that keeps up takes all of them; seen once in a
+    # clean-clone CI run, 821 of 821), so only the mailbox's drops are required ...
+    assert dropped > 0 and received <= published
     assert done == processed and _pending(after, before) == 0
     # ... and no queue builds up: at every report at most one frame is in the image callback,
     # one in the mailbox and one in the worker. A queue would hold hundreds by now.
