@@ -33,8 +33,8 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from vil_tracker_ros.config import BackendConfig, from_dict, KalmanConfig, to_dict
-from vil_tracker_ros.config import TrackerConfig
+from vil_tracker_ros.config import BackendConfig, KalmanConfig, TrackerConfig
+from vil_tracker_ros.config.tracker import online_configs
 from vil_tracker_ros.core.backend import build_backend
 from vil_tracker_ros.core.tracker import SingleObjectTracker
 from vil_tracker_ros.data.datasets import load_dataset
@@ -66,12 +66,11 @@ def configs(grid: List[Tuple[str, List[str]]]):
     """Yield (overrides, TrackerConfig, KalmanConfig) for every combination."""
     for combo in itertools.product(*[values for _, values in grid]):
         overrides = dict(zip([key for key, _ in grid], combo))
-        sections: Dict[str, dict] = {name: to_dict(cls()) for name, cls in SECTIONS.items()}
+        sections: Dict[str, dict] = {}
         for key, value in overrides.items():
             section, field = key.split('.', 1)
-            sections[section][field] = value
-        yield (overrides, from_dict(TrackerConfig, sections['tracker'], 'tracker.'),
-               from_dict(KalmanConfig, sections['kalman'], 'kalman.'))
+            sections.setdefault(section, {})[field] = value
+        yield (overrides, *online_configs(sections))
 
 
 class _ShiftedStart:

@@ -163,7 +163,8 @@ def test_online_settings_reach_the_tracker_and_the_summary(tmp_path, capsys):
     assert tracker.search_factor == run.TrackerConfig().search_factor   # the rest: defaults
     for bad, message in (('tracker.no_such_key=1', 'no_such_key'),
                          ('model.threads=2', 'tracker or kalman'),
-                         ('tracker.hann_weight=3', 'hann_weight')):
+                         ('tracker.hann_weight=3', 'hann_weight'),
+                         ('tracker=3', 'expected a section')):
         with pytest.raises(run.ConfigError, match=message):
             run.TrackerSpec('vil', settings=(bad,)).online_configs()
 

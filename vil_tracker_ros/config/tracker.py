@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import math
+from typing import Any, Mapping, Tuple
 
-from vil_tracker_ros.config.loading import _check, _finite_positive, _in_range
+from vil_tracker_ros.config.loading import _check, _finite_positive, _in_range, ConfigError
+from vil_tracker_ros.config.loading import from_dict, to_dict
 
 
 @dataclass(frozen=True)
@@ -121,3 +123,21 @@ class KalmanConfig:
         _finite_positive('max_dt', self.max_dt)
         _in_range('min_motion_scale', self.min_motion_scale, 0.0, 1.0)
         _in_range('min_size_motion_scale', self.min_size_motion_scale, 0.0, 1.0)
+
+
+def online_configs(overrides: Mapping[str, Mapping[str, Any]]
+                   ) -> Tuple[TrackerConfig, KalmanConfig]:
+    """Build the online settings: the defaults with ``{'tracker': {...}, 'kalman': {...}}``.
+
+    Raises ``ConfigError`` naming another section, an unknown key or a bad value.
+    """
+    other = sorted(set(overrides) - {'tracker', 'kalman'})
+    if other:
+        raise ConfigError(f'{other[0]}: the section must be tracker or kalman')
+    for name, section in overrides.items():
+        _check(isinstance(section, Mapping), name, 'expected a section of KEY: value')
+    tracker = from_dict(TrackerConfig, {**to_dict(TrackerConfig()),
+                                        **overrides.get('tracker', {})}, 'tracker.')
+    kalman = from_dict(KalmanConfig, {**to_dict(KalmanConfig()),
+                                      **overrides.get('kalman', {})}, 'kalman.')
+    return tracker, kalman

@@ -35,8 +35,9 @@ from typing import Any, Dict, List, Optional, Sequence as SequenceT, Tuple
 
 import numpy as np
 
-from vil_tracker_ros.config import ConfigError, from_dict, KalmanConfig, to_dict, TrackerConfig
+from vil_tracker_ros.config import ConfigError, KalmanConfig, TrackerConfig
 from vil_tracker_ros.config.loading import apply_override
+from vil_tracker_ros.config.tracker import online_configs
 from vil_tracker_ros.data.datasets import DatasetError, load_dataset, read_boxes
 from vil_tracker_ros.data.sequence import Sequence
 from vil_tracker_ros.eval import metrics, report
@@ -68,19 +69,10 @@ class TrackerSpec:
 
         Raises ``ConfigError`` naming an unknown section or key, or a bad value.
         """
-        sections: Dict[str, Any] = {'tracker': to_dict(TrackerConfig()),
-                                    'kalman': to_dict(KalmanConfig())}
+        overrides: Dict[str, Any] = {}
         for assignment in self.settings:
-            section = assignment.split('.', 1)[0]
-            if section not in sections:
-                raise ConfigError(f'--set {assignment!r}: the section must be tracker or '
-                                  f'kalman')
-            apply_override(sections, assignment)
-        tracker = from_dict(TrackerConfig, sections['tracker'], 'tracker.')
-        kalman = from_dict(KalmanConfig, sections['kalman'], 'kalman.')
-        tracker.validate()
-        kalman.validate()
-        return tracker, kalman
+            apply_override(overrides, assignment)
+        return online_configs(overrides)
 
     def build(self) -> Any:
         if self.name.startswith('opencv-'):
