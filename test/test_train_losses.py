@@ -3,12 +3,16 @@
 
 """Known-answer tests for the training losses."""
 
+import dataclasses
 import math
 
 import pytest
 import torch
 
+from vil_tracker_ros.config import ConfigError, TrainConfig
+from vil_tracker_ros.model.tracker_net import TrackerOutput
 from vil_tracker_ros.train import losses as L
+from vil_tracker_ros.train.objective import compute_losses
 
 
 def _t(*rows):
@@ -101,6 +105,47 @@ def test_boxes_at_decodes_cell_plus_offset():
     offset[0, :, 2, 1] = torch.tensor([0.5, 0.25])
     box = L.boxes_at(size, offset, torch.tensor([2 * 4 + 1]))
     assert box[0].tolist() == pytest.approx([(1 + 0.5) / 4, (2 + 0.25) / 4, 0.3, 0.4])
+
+
+def test_neighbour_indices_are_the_8_cells_around_and_mask_the_border():
+    cells, valid = L.neighbour_indices(torch.tensor([5 * 8 + 2, 0]), 8)
+    assert cells[0].tolist() == [33, 34, 35, 41, 43, 49, 50, 51]
+    assert valid[0].all()
+    # the corner cell (0, 0) has only 3 neighbours inside the map: right, below, diagonal
+    assert valid[1].tolist() == [False, False, False, False, True, False, True, True]
+    assert cells[1][valid[1]].tolist() == [1, 8, 9]
+
+
+def _head_output(size_map, offset_map):
+    score = torch.full((1, 1, 8, 8), 0.01)
+    boxes = torch.zeros(1, 4)
+    return TrackerOutput(boxes=boxes, scores=score.flatten(1).max(1).values,
+                         score_map=score, size_map=size_map, offset_map=offset_map,
+                         log_var=torch.zeros(1, 4), temporal_ctx=torch.zeros(1, 8))
+
+
+def test_neighbour_weight_supervises_the_cells_around_the_true_one():
+    target = torch.tensor([[2.3 / 8, 5.6 / 8, 0.25, 0.3]])
+    size = torch.tensor([0.25, 0.3]).view(1, 2, 1, 1).expand(1, 2, 8, 8).clone()
+    ys, xs = torch.meshgrid(torch.arange(8.0), torch.arange(8.0), indexing='ij')
+    # every cell points at the true centre: no box loss anywhere
+    everywhere = torch.stack([2.3 - xs, 5.6 - ys]).unsqueeze(0)
+    # only the true cell (2, 5) is right; its neighbours keep a mid-cell offset
+    centre_only = torch.full((1, 2, 8, 8), 0.5)
+    centre_only[0, :, 5, 2] = torch.tensor([0.3, 0.6])
+    cfg = TrainConfig()
+    on = TrainConfig(loss=dataclasses.replace(cfg.loss, neighbour_weight=1.0))
+    for out in (_head_output(size, everywhere), _head_output(size, centre_only)):
+        plain = compute_losses(out, target, cfg, hard_weight=1.0)
+        assert plain['giou'].item() == pytest.approx(0.0, abs=1e-5)
+        assert plain['l1'].item() == pytest.approx(0.0, abs=1e-6)
+    both = compute_losses(_head_output(size, everywhere), target, on, hard_weight=1.0)
+    assert both['giou'].item() == pytest.approx(0.0, abs=1e-5)
+    assert both['l1'].item() == pytest.approx(0.0, abs=1e-6)
+    wrong = compute_losses(_head_output(size, centre_only), target, on, hard_weight=1.0)
+    assert wrong['giou'].item() > 0.1 and wrong['l1'].item() > 0.01
+    with pytest.raises(ConfigError, match='neighbour_weight'):
+        dataclasses.replace(cfg.loss, neighbour_weight=-1.0).validate()
 
 
 def test_uncertainty_nll_known_value_minimum_and_detach():

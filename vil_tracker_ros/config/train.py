@@ -132,9 +132,11 @@ class LossConfig:
     adw: bool = False               # homoscedastic weighting (phase 2 by default)
     focal_alpha: float = 2.0
     focal_beta: float = 4.0
+    neighbour_weight: float = 0.0   # box losses on the 8 cells around the true one, too
 
     def validate(self) -> None:
-        for name in ('focal', 'giou', 'l1', 'nll', 'contrastive', 'distill'):
+        for name in ('focal', 'giou', 'l1', 'nll', 'contrastive', 'distill',
+                     'neighbour_weight'):
             v = getattr(self, name)
             _check(math.isfinite(v) and v >= 0, name, f'must be a finite number >= 0, got {v!r}')
         for name in ('contrastive_temperature', 'distill_temperature', 'focal_alpha',

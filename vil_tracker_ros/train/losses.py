@@ -137,6 +137,22 @@ def boxes_at(size_map: torch.Tensor, offset_map: torch.Tensor, index: torch.Tens
     return torch.stack((cx, cy, size[:, 0], size[:, 1]), dim=-1)        # (B, 4)
 
 
+def neighbour_indices(index: torch.Tensor, feat_size: int):
+    """Return the 8 cells around each flat ``index`` (B,): indices (B, 8), validity (B, 8).
+
+    Cells outside the map are marked invalid (their index is clamped into the map).
+    """
+    cx = (index % feat_size).unsqueeze(1)                               # (B, 1)
+    cy = torch.div(index, feat_size, rounding_mode='floor').unsqueeze(1)
+    steps = [(dx, dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dx, dy) != (0, 0)]
+    dx = torch.tensor([s[0] for s in steps], device=index.device).unsqueeze(0)   # (1, 8)
+    dy = torch.tensor([s[1] for s in steps], device=index.device).unsqueeze(0)
+    nx, ny = cx + dx, cy + dy                                           # (B, 8)
+    valid = (nx >= 0) & (nx < feat_size) & (ny >= 0) & (ny < feat_size)
+    flat = ny.clamp(0, feat_size - 1) * feat_size + nx.clamp(0, feat_size - 1)
+    return flat, valid
+
+
 # ---------------------------------------------------------------- uncertainty
 
 

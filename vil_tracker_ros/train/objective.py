@@ -53,7 +53,12 @@ def compute_losses(out, target: torch.Tensor, cfg: TrainConfig, hard_weight: flo
     """Per-batch losses from a ``TrackerOutput`` and (B, 4) normalised cxcywh targets.
 
     Size and offset are supervised at the ground-truth centre cell (CenterNet),
-    not at the predicted peak, so early random peaks do not teach nonsense.
+    not at the predicted peak, so early random peaks do not teach nonsense. With
+    ``loss.neighbour_weight`` > 0 the 8 cells around it are supervised too (the mean of
+    their GIoU and L1, times that weight): the tracker decodes the box at the score
+    peak, which is a neighbouring cell on about 30 % of frames, and an untrained
+    neighbour cannot point back across its border (weights/README.md, session 10: one
+    fine-tuning cycle with weight 1 tracked worse, without a control run).
     The curriculum's self-paced weights re-weight samples of all three main
     losses.
     """
@@ -68,6 +73,18 @@ def compute_losses(out, target: torch.Tensor, cfg: TrainConfig, hard_weight: flo
         'giou': L.giou_loss(pred, target, reduction='none'),
         'l1': L.l1_loss(pred, target, reduction='none'),
     }
+    if lc.neighbour_weight > 0.0:
+        cells, valid = L.neighbour_indices(idx, feat)                    # (B, 8)
+        b, k = cells.shape
+        around = L.boxes_at(out.size_map.repeat_interleave(k, 0),
+                            out.offset_map.repeat_interleave(k, 0),
+                            cells.reshape(-1))                           # (B*8, 4)
+        near = target.repeat_interleave(k, 0)                            # (B*8, 4)
+        mask = valid.to(target.dtype)
+        count = mask.sum(dim=1).clamp(min=1.0)
+        for name, fn in (('giou', L.giou_loss), ('l1', L.l1_loss)):
+            extra = (fn(around, near, reduction='none').view(b, k) * mask).sum(1) / count
+            per[name] = per[name] + lc.neighbour_weight * extra
     combined = lc.focal * per['focal'] + lc.giou * per['giou'] + lc.l1 * per['l1']
     w = sample_weights(combined, hard_weight)                            # (B,)
     result = {k: (v * w).mean() for k, v in per.items()}
