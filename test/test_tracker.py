@@ -595,3 +595,40 @@ def test_the_default_scale_filter_learns_good_frames_and_is_forgotten_when_switc
     trk.cfg = TrackerConfig(template_update_interval=0, scale_filter_weight=0.0)
     trk.track(img, 2 * DT)
     assert trk._track.scale_model is None
+
+
+def textured_frame(box):
+    """A bright, textured target (the fake network sees it, the filters can lock on it)."""
+    img = np.full((H, W, 3), 30, np.uint8)
+    rng = np.random.default_rng(5)
+    x, y, w, h = (int(round(v)) for v in box)
+    blocks = rng.integers(150, 256, size=(h // 4 + 1, w // 4 + 1, 3)).astype(np.uint8)
+    img[y:y + h, x:x + w] = np.kron(blocks, np.ones((4, 4, 1), np.uint8))[:h, :w]
+    return img
+
+
+@pytest.mark.parametrize('weight', [0.0, 1.0])
+def test_the_centre_filter_pulls_a_biased_network_centre_back(weight):
+    # The fake network reports the centre 3 crop px (about 7 image px) right of the target.
+    trk, be = make(appearance_weight=0.0, scale_filter_weight=0.0, centre_filter_weight=weight)
+    fake_track = be.track
+
+    def biased(*args):
+        out = fake_track(*args)
+        return dataclasses.replace(out, offset_map=out.offset_map + np.array(
+            [3.0 * be.grid / be.search_size, 0.0])[:, None, None])
+    be.track = biased
+    box0 = (100.0, 80.0, 40.0, 36.0)
+    trk.initialize(textured_frame(box0), box0, stamp=0.0)
+    for k in range(1, 21):
+        truth = (100.0 + 2 * k, 80.0 + k, 40.0, 36.0)
+        res = trk.track(textured_frame(truth), k * DT)
+        assert res.accepted
+    error = res.box[0] - truth[0]
+    print('centre error after 20 frames', error)
+    if weight == 0.0:
+        assert error > 4.0
+        assert trk._track.centre_model is None
+    else:
+        assert abs(error) < 1.5
+        assert trk._track.centre_model is not None

@@ -61,6 +61,9 @@ class TrackerConfig:
     # DSST scale filter around the measured centre (core/scale_filter.py)
     scale_filter_weight: float = 0.5    # its share of the measured log size; 0 off
     scale_filter_learning_rate: float = 0.05    # running-average update on good frames
+    # correlation filter on a crop 2 target sizes wide (core/centre_filter.py)
+    centre_filter_weight: float = 0.5   # its share of the measured centre; 0 off
+    centre_filter_learning_rate: float = 0.02   # running-average update on good frames
 
     def validate(self) -> None:
         _in_range('search_factor', self.search_factor, 1.0, 16.0)
@@ -88,6 +91,8 @@ class TrackerConfig:
         _in_range('appearance_sigma', self.appearance_sigma, 0.01, 1.0)
         _in_range('scale_filter_weight', self.scale_filter_weight, 0.0, 1.0)
         _in_range('scale_filter_learning_rate', self.scale_filter_learning_rate, 0.0, 1.0)
+        _in_range('centre_filter_weight', self.centre_filter_weight, 0.0, 1.0)
+        _in_range('centre_filter_learning_rate', self.centre_filter_learning_rate, 0.0, 1.0)
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,7 @@ class TrackState:
     appearance_model: Optional[AppearanceModel] = None   # (appearance_weight > 0)
     appearance_peak: float = 0.0        # running mean of its response peak on good frames
     scale_model: Optional[ScaleModel] = None   # learnt DSST filter (scale_filter_weight > 0)
+    centre_model: Optional[AppearanceModel] = None   # (centre_filter_weight > 0)
 
 
 def check_image(image: np.ndarray) -> None:

@@ -6,56 +6,52 @@
 Per frame (``track``):
 
 1. Kalman predict over ``dt`` = this stamp - the previous stamp.
-2. Crop the search region around the predicted box (``search_factor``; wider
-   while lost).
-3. Run the backend. Penalise its score map with a Hann window
-   (``score * ((1 - w) + w * hann)``, ``w = hann_weight``) and blend it with the
-   appearance filter's response on the same crop (``core/appearance_filter.py``, share
-   ``appearance_weight``; pooled onto the score grid and divided by its typical peak on
-   good frames). While lost there is neither window nor filter, because the target may
-   re-appear anywhere in the widened region. Decode the best cell: centre = (cell +
-   offset) / grid, size from the size map; the confidence is the un-windowed blend there.
-4. Map the box back to the image and clip it to the image (the result's ``raw_box``).
-5. Pull its aspect ratio towards the initial box's by ``aspect_prior`` (the network
-   rounds elongated targets). While tracking, blend its log size with the scale filter's
-   (``core/scale_filter.py``, share ``scale_filter_weight``): a DSST search over sizes
-   around the measured centre, relative to the predicted size, which learns the target's
-   own appearance, whereas the network's size error follows the target and persists.
-   Gate that measurement (chi-square on the Kalman innovation) and update the filter,
-   with R from the network's predicted log-variance.
+2. Crop the search region around the predicted box (``search_factor``; wider while lost).
+3. Run the backend. Penalise its score map with a Hann window (``score * ((1 - w) + w *
+   hann)``, ``w = hann_weight``) and blend it with the appearance filter's response on the
+   same crop (``core/appearance_filter.py``, share ``appearance_weight``; pooled onto the
+   score grid, over its typical peak on good frames); while lost, neither (the target may
+   be anywhere in the widened region). Decode the best cell (centre = (cell + offset) /
+   grid, size from the size map); the confidence is the un-windowed blend there.
+4. Map the box back to the image and clip it to it (the result's ``raw_box``).
+5. Pull its aspect ratio towards the initial box's by ``aspect_prior``. While tracking,
+   blend its centre with the centre filter's (``core/centre_filter.py``, share
+   ``centre_filter_weight``; a crop at twice the network's resolution) and its log size
+   with the scale filter's (``core/scale_filter.py``, share ``scale_filter_weight``; a
+   DSST search). Both learn the target's own appearance, whereas the network's errors
+   follow the target and persist. Gate that measurement (chi-square on the Kalman
+   innovation) and update the filter, with R from the network's predicted log-variance.
 
 Policy:
 
-* a frame is *good* when its confidence (the un-windowed peak score) is at
-  least ``lost_confidence`` and it passes the gate; good frames update the
-  filter and carry the network's temporal context (FiLM) to the next frame;
-  bad frames coast on the prediction and keep the previous context;
+* a frame is *good* when its confidence (the un-windowed peak score) is at least
+  ``lost_confidence`` and it passes the gate; good frames update the filter and carry
+  the network's temporal context (FiLM) to the next frame; bad frames coast on the
+  prediction and keep the previous context;
 * after ``lost_frames`` consecutive bad frames the status becomes ``lost``:
   the filter coasts (without its velocity unless ``extrapolate_while_lost``), and the
   search factor grows by ``lost_search_growth`` per frame up to ``max_search_factor``;
-* while lost, a frame with confidence >= ``reacquire_confidence`` re-acquires
-  the target: a normal update when it passes the gate, otherwise the filter is
-  restarted at the measurement (the target moved further than the coasting
-  filter allows);
-* while lost, ``relocate_with_initial_template`` searches with the template of the
-  initial box (kept again once re-acquired), and ``global_search_interval`` > 0
-  also searches the whole image in overlapping tiles at ``search_factor`` every N
-  lost frames (at most ``global_search_max_tiles`` model steps), keeping the most
-  confident crop;
+* while lost, a frame with confidence >= ``reacquire_confidence`` re-acquires the target:
+  a normal update when it passes the gate, otherwise the filter restarts at the
+  measurement (the target moved further than the coasting filter allows);
+* while lost, ``relocate_with_initial_template`` searches with the initial box's template
+  (kept again once re-acquired), and ``global_search_interval`` > 0 also searches the
+  whole image in overlapping tiles every N lost frames (at most
+  ``global_search_max_tiles`` model steps), keeping the most confident crop;
 * the appearance filter is learnt on the first frame; with ``appearance_learning_rate``
-  > 0 (default 0) it also learns good frames (not while lost, and not frames on which it
-  overruled the network's own peak), as a running average;
-* the scale filter is learnt around the initial box, then on every good frame around the
-  filtered box (running average, ``scale_filter_learning_rate``; not while lost);
+  > 0 (default 0) also on good frames (not while lost, nor where it overruled the
+  network's own peak), as a running average;
+* the scale and centre filters are learnt around the initial box, then on every good frame
+  around the filtered box (running averages; not while lost);
 * the template is re-encoded around the filtered box once at least
-  ``template_update_interval`` frames have passed since the last (re)encode,
-  on the first good frame with confidence >= ``template_update_confidence``
-  (off by default, interval 0: the shipped model tracks better on its first template);
+  ``template_update_interval`` frames have passed since the last (re)encode, on the first
+  good frame with confidence >= ``template_update_confidence`` (off by default, interval
+  0: the shipped model tracks better on its first template);
 * ``initialize`` (also while tracking) starts a new track with a new id.
 
-Errors never change the tracker's state: a bad box or image raises
-``ValueError``; a stamp that is not after the previous one raises
-``StampOrderError`` (a ``ValueError``), so callers can count and skip it.
+Errors never change the tracker's state: a bad box or image raises ``ValueError``; a
+stamp that is not after the previous one raises ``StampOrderError`` (a ``ValueError``),
+so callers can count and skip it.
 """
 
 from __future__ import annotations
@@ -69,6 +65,7 @@ import numpy as np
 from vil_tracker_ros.config import KalmanConfig, TrackerConfig
 from vil_tracker_ros.core.appearance_filter import AppearanceFilter
 from vil_tracker_ros.core.backend import TrackingBackend
+from vil_tracker_ros.core.centre_filter import CentreFilter
 from vil_tracker_ros.core.kalman import KalmanFilter
 from vil_tracker_ros.core.preprocess import crop_region
 from vil_tracker_ros.core.scale_filter import ScaleFilter, ScaleModel
@@ -99,6 +96,7 @@ class SingleObjectTracker:
         self._windows: Dict[tuple, np.ndarray] = {}
         self.appearance = AppearanceFilter(self.search_size)
         self.scale_filter = ScaleFilter()
+        self.centre_filter = CentreFilter()
 
     # ------------------------------------------------------------------ state
 
@@ -151,10 +149,11 @@ class SingleObjectTracker:
             appearance_model = self.appearance.learn(self.appearance.spectrum(scrop),
                                                      cbox[:2], cbox[2:4],
                                                      self.cfg.appearance_sigma)
-        scale_model = None
-        if self.cfg.scale_filter_weight > 0.0:
-            scale_model = self.scale_filter.learn(image, mean[:2],
-                                                  np.maximum(mean[2:4], _MIN_CROP_BOX))
+        size = np.maximum(mean[2:4], _MIN_CROP_BOX)
+        scale_model = (self.scale_filter.learn(image, mean[:2], size)
+                       if self.cfg.scale_filter_weight > 0.0 else None)
+        centre_model = (self.centre_filter.learn(image, mean[:2], size)
+                        if self.cfg.centre_filter_weight > 0.0 else None)
         self._last_id += 1
         self._track = TrackState(track_id=self._last_id, stamp=stamp, mean=mean, cov=cov,
                                  template_state=template_state,
@@ -162,7 +161,7 @@ class SingleObjectTracker:
                                  initial_log_aspect=math.log(box[2] / box[3]),
                                  search_factor=self.cfg.search_factor,
                                  appearance_model=appearance_model,
-                                 scale_model=scale_model)
+                                 scale_model=scale_model, centre_model=centre_model)
         t3 = time.perf_counter()
         timings = {'crop': (t1 - t0) * 1e3, 'template': (t2 - t1) * 1e3,
                    'update': (t3 - t2) * 1e3, 'total': (t3 - t0) * 1e3}
@@ -230,6 +229,9 @@ class SingleObjectTracker:
         # 5. gate and update
         t = time.perf_counter()
         z = xywh_to_cxcywh(blend_aspect(raw_box, tr.initial_log_aspect, self.cfg.aspect_prior))
+        if not lost and tr.centre_model is not None and self.cfg.centre_filter_weight > 0.0:
+            z = self.centre_filter.fuse(tr.centre_model, image, z, (bw, bh),
+                                        self.cfg.centre_filter_weight)
         if not lost and tr.scale_model is not None and self.cfg.scale_filter_weight > 0.0:
             z = self._fuse_scale(image, tr.scale_model, z, (bw, bh))
         r_mat = self.kf.measurement_noise(mean, out.log_var, transform.side)
@@ -255,10 +257,12 @@ class SingleObjectTracker:
             # not from a frame where the filter overruled the network: it would learn
             # whatever it had pulled the track onto
             self._learn_appearance(new, tr, primary)
+        if accepted and not lost:
+            self._learn_target(new, tr, image)
         if self.cfg.scale_filter_weight <= 0.0:
-            new.scale_model = None
-        elif accepted and not lost:
-            self._learn_scale(new, tr, image)
+            new.scale_model = None                 # off: forget it
+        if self.cfg.centre_filter_weight <= 0.0:
+            new.centre_model = None
         if accepted and lost and template is tr.initial_template_state:
             new.template_state = template     # the updated one had drifted off the target
             new.frames_since_template = 0
@@ -296,8 +300,6 @@ class SingleObjectTracker:
                             search_factor=factor, template_updated=template_updated,
                             global_search=global_search, timings=timings)
 
-    # --------------------------------------------------------------- helpers
-
     def _learn_appearance(self, new: TrackState, old: TrackState, found: SearchOutcome) -> None:
         """Update the track's filter (running average) and its typical response peak."""
         if old.appearance_model is not None:
@@ -315,9 +317,15 @@ class SingleObjectTracker:
         else:
             new.appearance_model = AppearanceFilter.blend(old.appearance_model, learnt, rate)
 
-    def _learn_scale(self, new: TrackState, old: TrackState, image: np.ndarray) -> None:
-        """Blend this frame's scale filter, around the filtered box, into the track's."""
+    def _learn_target(self, new: TrackState, old: TrackState, image: np.ndarray) -> None:
+        """Blend this frame's centre and scale filters (those on) into the track's."""
         size = np.maximum(new.mean[2:4], _MIN_CROP_BOX)
+        if self.cfg.centre_filter_weight > 0.0:
+            learnt = self.centre_filter.learn(image, new.mean[:2], size)
+            new.centre_model = learnt if old.centre_model is None else AppearanceFilter.blend(
+                old.centre_model, learnt, self.cfg.centre_filter_learning_rate)
+        if self.cfg.scale_filter_weight <= 0.0:
+            return
         if old.scale_model is None:         # switched on during the track
             new.scale_model = self.scale_filter.learn(image, new.mean[:2], size)
             return

@@ -107,8 +107,12 @@ _DOCS: Dict[str, _Doc] = {
         'measured log size while tracking; 0 switches it off and forgets the filter.',
         0.0, 1.0),
     'tracker.scale_filter_learning_rate': _Doc(
-        'Running-average rate of the scale filter per accepted frame; 0 keeps the filter '
-        'learnt on the first frame.', 0.0, 1.0),
+        'Running-average rate of the scale filter per accepted frame (0: first frame).', 0.0, 1.0),
+    'tracker.centre_filter_weight': _Doc(
+        "Share of the centre filter (learnt on this target at twice the network's "
+        'resolution) in each measured centre of targets >= 32 px; 0 switches it off.', 0.0, 1.0),
+    'tracker.centre_filter_learning_rate': _Doc(
+        'Running-average rate of the centre filter per accepted frame.', 0.0, 1.0),
     'kalman.std_position': _Doc(
         'Position random walk (process noise), in box sizes per sqrt(second) (> 0).', 0.0, 100.0),
     'kalman.std_size': _Doc(

@@ -1,0 +1,55 @@
+# Copyright 2026 The vil_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+
+"""The centre filter finds a textured target's centre on a crop around a guess."""
+
+import numpy as np
+import pytest
+
+from vil_tracker_ros.core import centre_filter
+from vil_tracker_ros.core.centre_filter import CentreFilter
+
+CENTRE = (160.0, 120.0)
+SIZE = (48.0, 40.0)
+
+
+def scene(shift=(0.0, 0.0)):
+    """A grey background with a textured target whose centre is CENTRE + shift (px)."""
+    rng = np.random.default_rng(3)
+    img = np.full((240, 320, 3), 90, np.uint8)
+    patch = rng.integers(0, 256, size=(10, 12, 3)).astype(np.uint8)
+    patch = np.kron(patch, np.ones((4, 4, 1), np.uint8))              # (40, 48, 3) blocks
+    x0 = int(round(CENTRE[0] + shift[0] - SIZE[0] / 2))
+    y0 = int(round(CENTRE[1] + shift[1] - SIZE[1] / 2))
+    img[y0:y0 + 40, x0:x0 + 48] = patch
+    return img
+
+
+@pytest.mark.parametrize('shift', [(0, 0), (5, -3), (-8, 6)])
+def test_locate_finds_the_moved_target_around_a_guess(shift):
+    cf = CentreFilter()
+    model = cf.learn(scene(), CENTRE, SIZE)
+    found = cf.locate(model, scene(shift), CENTRE, SIZE)
+    assert found is not None
+    np.testing.assert_allclose(found, (CENTRE[0] + shift[0], CENTRE[1] + shift[1]), atol=1.5)
+
+
+def test_a_peak_beyond_half_a_target_size_is_not_taken():
+    cf = CentreFilter()
+    model = cf.learn(scene(), CENTRE, SIZE)
+    # the target moved 30 px (0.68 target sizes): visible on the crop, but too far
+    assert cf.locate(model, scene((30, 0)), CENTRE, SIZE) is None
+
+
+def test_fuse_takes_its_share_and_leaves_small_targets_and_misses_alone():
+    cf = CentreFilter()
+    model = cf.learn(scene(), CENTRE, SIZE)
+    measured = np.array([CENTRE[0] - 6.0, CENTRE[1] + 4.0, 48.0, 40.0])   # the network, off
+    half = cf.fuse(model, scene(), measured, SIZE, 0.5)
+    np.testing.assert_allclose(half[:2], (CENTRE[0] - 3.0, CENTRE[1] + 2.0), atol=1.0)
+    np.testing.assert_array_equal(half[2:], measured[2:])
+    assert measured[0] == CENTRE[0] - 6.0                   # the input is not changed
+    small = (centre_filter.MIN_TARGET - 1.0,) * 2
+    np.testing.assert_array_equal(cf.fuse(model, scene(), measured, small, 1.0), measured)
+    far = np.array([CENTRE[0] - 40.0, CENTRE[1], 48.0, 40.0])  # the target is 40 px away
+    np.testing.assert_array_equal(cf.fuse(model, scene(), far, SIZE, 1.0), far)

@@ -1,0 +1,99 @@
+# Copyright 2026 The vil_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+
+"""A correlation filter on a tight crop around the target: where exactly is its centre.
+
+The network decodes the centre from an 8x8 score map of a crop 4 target sizes wide; when
+its peak lands on a cell next to the true one, the box there is untrained and the centre
+is off by a third of a cell (weights/README.md, session 10). This filter sees the target
+at twice that resolution (a crop ``CROP_FACTOR`` = 2 target sizes wide), learns it on the
+first frame and then on good frames (running average), and finds its centre around the
+measured one, as the translation filter of KCF / DSST does.
+
+It reuses ``AppearanceFilter``'s features and filter on that crop. Stateless like the
+other filters: the learnt model travels in an ``AppearanceModel`` that callers replace.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Tuple
+
+import numpy as np
+
+from vil_tracker_ros.core.appearance_filter import AppearanceFilter, AppearanceModel
+from vil_tracker_ros.core.orientation_cells import CELL
+from vil_tracker_ros.core.preprocess import crop_region
+
+CROP_FACTOR = 2.0     # crop side / target size
+CROP_SIZE = 128       # crop side, px
+SIGMA = 0.1           # desired response width, target sizes
+MAX_SHIFT = 0.5       # a peak further than this many target sizes away is not the target
+MIN_TARGET = 32.0     # px (sqrt of the area): smaller targets keep the network's centre
+
+
+class CentreFilter:
+    """Learn and locate the target on a ``CROP_FACTOR`` crop; see the module docstring."""
+
+    def __init__(self) -> None:
+        self.filter = AppearanceFilter(CROP_SIZE)
+
+    def _crop(self, image: np.ndarray, centre: Tuple[float, float],
+              size: Tuple[float, float]):
+        w, h = float(size[0]), float(size[1])
+        return crop_region(image, (centre[0] - w / 2, centre[1] - h / 2, w, h), CROP_FACTOR,
+                           CROP_SIZE)
+
+    def learn(self, image: np.ndarray, centre: Tuple[float, float],
+              size: Tuple[float, float]) -> AppearanceModel:
+        """Learn the filter of a target at ``centre`` with ``size`` (w, h; image px)."""
+        crop, transform = self._crop(image, centre, size)
+        k = transform.scale
+        at = ((centre[0] - transform.origin_x) * k, (centre[1] - transform.origin_y) * k)
+        return self.filter.learn(self.filter.spectrum(crop), at,
+                                 (size[0] * k, size[1] * k), SIGMA)
+
+    def locate(self, model: AppearanceModel, image: np.ndarray, centre: Tuple[float, float],
+               size: Tuple[float, float]) -> Optional[Tuple[float, float]]:
+        """Target centre (image px) found on a crop around ``centre``, sized by ``size``.
+
+        The peak is refined between cells by a parabola per axis. None when it lies more
+        than ``MAX_SHIFT`` target sizes from ``centre``.
+        """
+        crop, transform = self._crop(image, centre, size)
+        response = self.filter.response(model, self.filter.spectrum(crop))   # (n, n)
+        n = response.shape[0]
+        py, px = np.unravel_index(int(np.argmax(response)), response.shape)
+        dx = _vertex(response[py, px - 1:px + 2]) if 0 < px < n - 1 else 0.0
+        dy = _vertex(response[py - 1:py + 2, px]) if 0 < py < n - 1 else 0.0
+        k = transform.scale
+        x = transform.origin_x + (px + dx + 0.5) * CELL / k
+        y = transform.origin_y + (py + dy + 0.5) * CELL / k
+        if math.hypot(x - centre[0], y - centre[1]) > MAX_SHIFT * math.sqrt(size[0] * size[1]):
+            return None
+        return x, y
+
+    def fuse(self, model: AppearanceModel, image: np.ndarray, measured: np.ndarray,
+             size: Tuple[float, float], weight: float) -> np.ndarray:
+        """Blend the centre of ``measured`` (cx, cy, w, h) with the one found near it.
+
+        ``size`` (w, h) sizes the crop (the predicted box's); ``weight`` is the found
+        centre's share. The measurement comes back unchanged when nothing is found.
+        """
+        if math.sqrt(size[0] * size[1]) < MIN_TARGET:
+            return measured
+        found = self.locate(model, image, (float(measured[0]), float(measured[1])), size)
+        if found is None:
+            return measured
+        out = np.array(measured, dtype=np.float64)
+        out[:2] = (1.0 - weight) * out[:2] + weight * np.asarray(found)
+        return out
+
+
+def _vertex(values: np.ndarray) -> float:
+    """Offset in [-0.5, 0.5] of a parabola's vertex through three samples around a peak."""
+    left, mid, right = (float(v) for v in values)
+    curvature = left - 2.0 * mid + right
+    if curvature >= 0.0:
+        return 0.0
+    return float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5))
