@@ -116,3 +116,12 @@ class AppearanceFilter:
             raise ValueError(f'response {response.shape} does not tile into {shape}')
         blocks = response.reshape(gh, h // gh, gw, w // gw).max(axis=(1, 3))
         return np.clip(blocks, 0.0, 1.0)
+
+
+def parabola_vertex(values: np.ndarray) -> float:
+    """Offset in [-0.5, 0.5] of a parabola's vertex through three samples around a peak."""
+    left, mid, right = (float(v) for v in values)
+    curvature = left - 2.0 * mid + right
+    if curvature >= 0.0:
+        return 0.0
+    return float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5))

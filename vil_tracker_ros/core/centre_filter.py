@@ -22,6 +22,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 from vil_tracker_ros.core.appearance_filter import AppearanceFilter, AppearanceModel
+from vil_tracker_ros.core.appearance_filter import parabola_vertex
 from vil_tracker_ros.core.orientation_cells import CELL
 from vil_tracker_ros.core.preprocess import crop_region
 
@@ -64,8 +65,8 @@ class CentreFilter:
         response = self.filter.response(model, self.filter.spectrum(crop))   # (n, n)
         n = response.shape[0]
         py, px = np.unravel_index(int(np.argmax(response)), response.shape)
-        dx = _vertex(response[py, px - 1:px + 2]) if 0 < px < n - 1 else 0.0
-        dy = _vertex(response[py - 1:py + 2, px]) if 0 < py < n - 1 else 0.0
+        dx = parabola_vertex(response[py, px - 1:px + 2]) if 0 < px < n - 1 else 0.0
+        dy = parabola_vertex(response[py - 1:py + 2, px]) if 0 < py < n - 1 else 0.0
         k = transform.scale
         x = transform.origin_x + (px + dx + 0.5) * CELL / k
         y = transform.origin_y + (py + dy + 0.5) * CELL / k
@@ -88,12 +89,3 @@ class CentreFilter:
         out = np.array(measured, dtype=np.float64)
         out[:2] = (1.0 - weight) * out[:2] + weight * np.asarray(found)
         return out
-
-
-def _vertex(values: np.ndarray) -> float:
-    """Offset in [-0.5, 0.5] of a parabola's vertex through three samples around a peak."""
-    left, mid, right = (float(v) for v in values)
-    curvature = left - 2.0 * mid + right
-    if curvature >= 0.0:
-        return 0.0
-    return float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5))

@@ -25,6 +25,7 @@ from typing import NamedTuple, Optional, Tuple
 import cv2
 import numpy as np
 
+from vil_tracker_ros.core.appearance_filter import parabola_vertex
 from vil_tracker_ros.core.orientation_cells import CELL, orientation_cells
 
 _NORM_FLOOR = 1e-3 * CELL * CELL * 255.0   # added to each cell's orientation norm (grey 0-255)
@@ -164,10 +165,7 @@ class ScaleFilter:
         peak = int(np.argmax(response))
         shift = 0.0
         if 0 < peak < self.num_scales - 1:
-            left, mid, right = response[peak - 1], response[peak], response[peak + 1]
-            curvature = left - 2.0 * mid + right
-            if curvature < 0.0:
-                shift = float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5))
+            shift = parabola_vertex(response[peak - 1:peak + 2])
         log_factor = (peak + shift - (self.num_scales - 1) / 2.0) * math.log(self.step)
         return math.exp(log_factor), float(response[peak])
 
