@@ -29,6 +29,14 @@ def test_an_edge_votes_into_its_gradient_orientation_in_its_cells():
     assert np.allclose(across[1:3, :, BINS // 2], 1.0)      # angle pi / 2: the middle bin
 
 
+def test_opposite_gradients_share_a_bin():
+    # unsigned orientations: a bright-to-dark edge (angle exactly pi) folds into bin 0, as
+    # the dark-to-bright one does, and not into the last bin
+    rising = orientation_cells(edge(vertical=True), 1e-9)
+    falling = orientation_cells(1.0 - edge(vertical=True), 1e-9)
+    assert np.array_equal(falling, rising)
+
+
 def test_stacked_images_do_not_see_each_other():
     # a bright image above a dark one: no vertical gradient at their shared border
     stack = np.stack([np.ones((8, 8), np.float32), np.zeros((8, 8), np.float32)])

@@ -50,12 +50,14 @@ def orientation_cells(grey: np.ndarray, norm_floor: float) -> np.ndarray:
     gy = cv2.Sobel(stacked, cv2.CV_32F, 0, 1, ksize=1)
     gy.reshape(count, height, width)[:, [0, -1], :] = 0.0   # no difference across images
     magnitude, angle = cv2.cartToPolar(gx, gy)
-    bins = (np.mod(angle, np.pi) * (BINS / np.pi)).astype(np.int64)
-    np.minimum(bins, BINS - 1, out=bins)
+    # angle in [0, 2 pi) -> 2 * BINS half-turn bins, folded onto [0, pi); float32 and an
+    # integer modulo are four times faster than np.mod on the angle
+    bins = (angle * np.float32(BINS / np.pi)).astype(np.int64)
+    bins %= BINS
     index = _first_bins(count, height, width) + bins.ravel()
     cells = (height // CELL, width // CELL)
     hist = np.bincount(index, weights=magnitude.ravel(),
                        minlength=count * cells[0] * cells[1] * BINS)
     hist = hist.reshape(*lead, cells[0], cells[1], BINS)
-    hist /= np.linalg.norm(hist, axis=-1, keepdims=True) + norm_floor
+    hist /= np.sqrt(np.einsum('...b,...b->...', hist, hist))[..., None] + norm_floor
     return hist
