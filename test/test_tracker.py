@@ -158,10 +158,24 @@ def test_lost_widens_search_then_reacquires():
     assert trk.track(frame(box), 14 * DT).search_factor == pytest.approx(4.0)
 
 
+def test_growth_one_keeps_a_lost_track_at_the_trained_factor():
+    # the network was trained on crops 4 target sizes wide (weights/README.md, session 11)
+    trk, be = make(lost_frames=2, lost_search_growth=1.0)
+    box = (150.0, 100.0, 20.0, 20.0)
+    trk.initialize(frame(box), box, 0.0)
+    results = [trk.track(frame(None), k * DT) for k in range(1, 8)]
+    assert results[-1].status == TrackStatus.LOST
+    assert all(r.search_factor == pytest.approx(4.0) for r in results)
+    be.confidence = 0.9
+    res = trk.track(frame(box), 8 * DT)
+    assert res.status == TrackStatus.TRACKING and iou(res.box, box) > 0.8
+
+
 def test_reacquire_far_away_restarts_the_filter():
     # Box-size motion noise only: with the image-scale floor the 60 px jump below is
     # inside the gate (test_motion_floor_lets_a_small_fast_target_through).
-    trk, be = make(kalman=KalmanConfig(min_motion_scale=0.0), lost_frames=2)
+    trk, be = make(kalman=KalmanConfig(min_motion_scale=0.0), lost_frames=2,
+                   lost_search_growth=1.5)     # a search widening to 8 box sizes
     box = (150.0, 100.0, 20.0, 20.0)
     trk.initialize(frame(box), box, 0.0)
     trk.track(frame(box), DT)
