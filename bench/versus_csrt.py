@@ -17,6 +17,7 @@ median (mean) in ms.
 """
 
 import argparse
+import dataclasses
 import sys
 from typing import Any, Dict, List
 
@@ -26,36 +27,26 @@ from vil_tracker_ros.config import BackendConfig, KalmanConfig, TrackerConfig
 from vil_tracker_ros.core.backend import build_backend
 from vil_tracker_ros.core.tracker import SingleObjectTracker
 from vil_tracker_ros.data.datasets import load_dataset
+from vil_tracker_ros.data.sequence import Sequence
 from vil_tracker_ros.eval import metrics
 from vil_tracker_ros.eval.baselines import OpenCVTracker
 from vil_tracker_ros.eval.run import run_sequence
 from vil_tracker_ros.shipped import DEFAULT_CHECKPOINT, resolve_checkpoint
 
 
-class InMemory:
-    """A sequence whose frames are decoded once, so that no tracker's time includes I/O."""
-
-    def __init__(self, seq: Any) -> None:
-        self.seq = seq
-        self.frames = [seq.frame(i) for i in range(len(seq))]
-
-    def __len__(self) -> int:
-        return len(self.frames)
-
-    def frame(self, index: int) -> np.ndarray:
-        return self.frames[index]
-
-    def init_box(self) -> np.ndarray:
-        return self.seq.init_box()
+def in_memory(seq: Sequence) -> Sequence:
+    """Return ``seq`` with its frames decoded once, so that no tracker's time has I/O."""
+    decoded = [seq.frame(i) for i in range(len(seq))]
+    return dataclasses.replace(seq, frames=[], loader=decoded.__getitem__)
 
 
-def compare(sequences: List[Any], trackers: Dict[str, Any], frame_rate: float) -> List[str]:
+def compare(sequences: List[Sequence], trackers: Dict[str, Any], frame_rate: float) -> List[str]:
     """Table rows for each tracker on ``sequences``, run alternately."""
     names = list(trackers)
     scores: Dict[str, list] = {name: [] for name in names}
     steps: Dict[str, list] = {name: [] for name in names}
     for index, seq in enumerate(sequences):
-        run = InMemory(seq)
+        run = in_memory(seq)
         for name in names if index % 2 == 0 else reversed(names):
             boxes, seconds = run_sequence(run, trackers[name], frame_rate)
             scores[name].append(metrics.score_sequence(seq.name, boxes, seq.gt, seq.visible))

@@ -76,10 +76,9 @@ def compute_losses(out, target: torch.Tensor, cfg: TrainConfig, hard_weight: flo
     if lc.neighbour_weight > 0.0:
         cells, valid = L.neighbour_indices(idx, feat)                    # (B, 8)
         b, k = cells.shape
-        around = L.boxes_at(out.size_map.repeat_interleave(k, 0),
-                            out.offset_map.repeat_interleave(k, 0),
-                            cells.reshape(-1))                           # (B*8, 4)
-        near = target.repeat_interleave(k, 0)                            # (B*8, 4)
+        around = torch.stack([L.boxes_at(out.size_map, out.offset_map, cells[:, j])
+                              for j in range(k)], dim=1).reshape(b * k, 4)   # (B*8, 4)
+        near = target.unsqueeze(1).expand(b, k, 4).reshape(b * k, 4)     # (B*8, 4)
         mask = valid.to(target.dtype)
         count = mask.sum(dim=1).clamp(min=1.0)
         for name, fn in (('giou', L.giou_loss), ('l1', L.l1_loss)):
