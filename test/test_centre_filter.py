@@ -53,3 +53,12 @@ def test_fuse_takes_its_share_and_leaves_small_targets_and_misses_alone():
     np.testing.assert_array_equal(cf.fuse(model, scene(), measured, small, 1.0), measured)
     far = np.array([CENTRE[0] - 40.0, CENTRE[1], 48.0, 40.0])  # the target is 40 px away
     np.testing.assert_array_equal(cf.fuse(model, scene(), far, SIZE, 1.0), far)
+
+
+def test_only_targets_near_the_size_it_counts_at_are_worth_learning():
+    # learning starts below MIN_TARGET, so a growing target's filter is current when
+    # fuse starts to use it; far below it, learning would only cost time
+    assert CentreFilter.worth_learning((centre_filter.MIN_TARGET,) * 2)
+    assert CentreFilter.worth_learning((centre_filter.MIN_LEARN_TARGET,) * 2)
+    assert not CentreFilter.worth_learning((centre_filter.MIN_LEARN_TARGET - 1.0,) * 2)
+    assert centre_filter.MIN_LEARN_TARGET < centre_filter.MIN_TARGET

@@ -21,7 +21,8 @@ def test_every_field_is_a_described_parameter_with_a_range_where_numeric():
                 for f in dataclasses.fields(getattr(NodeConfig(), section))]
     assert names == expected
     for spec in specs:
-        assert params.has_description(spec.name), f'{spec.name} needs a description in _DOCS'
+        assert params.has_description(spec.name), \
+            f'{spec.name} needs a description in ros/param_docs.py'
         assert spec.descriptor.description
         if spec.type_ == Parameter.Type.DOUBLE:
             assert len(spec.descriptor.floating_point_range) == 1, spec.name

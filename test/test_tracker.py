@@ -130,7 +130,9 @@ def test_template_update_every_n_frames_only_when_confident():
 
 
 def test_lost_widens_search_then_reacquires():
-    trk, be = make(lost_frames=3, lost_search_growth=1.5, max_search_factor=8.0)
+    # the widened search alone decides (no confirmation at the trained factor)
+    trk, be = make(lost_frames=3, lost_search_growth=1.5, max_search_factor=8.0,
+                   confirm_redetection=False)
     box = (150.0, 100.0, 20.0, 20.0)
     trk.initialize(frame(box), box, 0.0)
     for k in range(1, 5):
@@ -171,11 +173,13 @@ def test_growth_one_keeps_a_lost_track_at_the_trained_factor():
     assert res.status == TrackStatus.TRACKING and iou(res.box, box) > 0.8
 
 
-def test_reacquire_far_away_restarts_the_filter():
+@pytest.mark.parametrize('confirm', [False, True])
+def test_reacquire_far_away_restarts_the_filter(confirm):
     # Box-size motion noise only: with the image-scale floor the 60 px jump below is
     # inside the gate (test_motion_floor_lets_a_small_fast_target_through).
     trk, be = make(kalman=KalmanConfig(min_motion_scale=0.0), lost_frames=2,
-                   lost_search_growth=1.5)     # a search widening to 8 box sizes
+                   lost_search_growth=1.5,     # a search widening to 8 box sizes
+                   confirm_redetection=confirm)
     box = (150.0, 100.0, 20.0, 20.0)
     trk.initialize(frame(box), box, 0.0)
     trk.track(frame(box), DT)
@@ -184,12 +188,69 @@ def test_reacquire_far_away_restarts_the_filter():
         res = trk.track(frame(None), k * DT)
         k += 1
     assert res.status == TrackStatus.LOST and res.search_factor == pytest.approx(8.0)
-    # Re-appears 60 px away (inside the 160 px wide search, outside the gate).
+    # Re-appears 60 px away (inside the 160 px wide search, outside the gate, and outside
+    # the 80 px crop at the trained factor around where it was lost).
     moved = (210.0, 100.0, 20.0, 20.0)
+    calls = be.calls
     res = trk.track(frame(moved), k * DT)
     assert res.status == TrackStatus.TRACKING and res.accepted and res.gated
+    # confirmed: around the last position, widened, then around the candidate
+    assert be.calls - calls == (3 if confirm else 1)
     assert iou(res.box, moved) > 0.8        # restarted at the measurement
     np.testing.assert_array_equal(trk._track.mean[4:], 0.0)
+
+
+class ScaleSensitiveBackend(FakeBackend):
+    """Sure of the true target (255) at any scale; of a grey look-alike only when small.
+
+    Like a network that takes a look-alike in a crop twice as wide as it was trained on
+    but not at the trained scale.
+    """
+
+    def track(self, template_state, crop, temporal_ctx=None):
+        out = super().track(template_state, crop, temporal_ctx)
+        bright = crop.mean(axis=2) > 128
+        if bright.any() and crop.max() < 255:            # only the look-alike in view
+            side = np.ptp(np.nonzero(bright.any(axis=0))[0]) + 1
+            score = np.where(out.score_map > 0.05, 0.7 if side < 12 else 0.2, out.score_map)
+            out = dataclasses.replace(out, score_map=score)
+        return out
+
+
+@pytest.mark.parametrize('confirm', [False, True])
+def test_confirmed_redetection_rejects_a_look_alike_of_the_wide_search(confirm):
+    # appearance filter off: the confidences are the fake network's
+    trk, be = make(lost_frames=2, appearance_weight=0.0, confirm_redetection=confirm)
+    trk.backend = trk.searcher.backend = ScaleSensitiveBackend()
+    be = trk.backend
+    box = (142.0, 92.0, 16.0, 16.0)
+
+    def scene(target, look_alike):
+        img = frame(box if target else None)
+        if look_alike:                       # 40 px right: only in the widened crop
+            img[92:108, 182:198] = 200
+        return img
+    trk.initialize(scene(True, False), box, 0.0)
+    k = 1
+    for _ in range(2):
+        trk.track(scene(True, False), k * DT)
+        k += 1
+    for _ in range(6):                       # hidden: lost, the search widens to 8
+        res = trk.track(scene(False, False), k * DT)
+        k += 1
+    assert res.status == TrackStatus.LOST and res.search_factor == pytest.approx(8.0)
+    res = trk.track(scene(False, True), k * DT)
+    k += 1
+    if not confirm:                          # the widened search takes the look-alike
+        assert res.status == TrackStatus.TRACKING and iou(res.box, box) == 0.0
+        return
+    assert res.status == TrackStatus.LOST and not res.accepted
+    assert iou(res.box, box) > 0.8           # the lost box stays put
+    # the target comes back: the search around its last position finds it, in one step
+    calls = be.calls
+    res = trk.track(scene(True, True), k * DT)
+    assert res.status == TrackStatus.TRACKING and iou(res.box, box) > 0.8
+    assert be.calls - calls == 1
 
 
 @pytest.mark.parametrize('floor, followed', [(0.0, False), (0.3, True)])
@@ -646,3 +707,15 @@ def test_the_centre_filter_pulls_a_biased_network_centre_back(weight):
     else:
         assert abs(error) < 1.5
         assert trk._track.centre_model is not None
+
+
+def test_a_small_target_keeps_its_first_centre_filter():
+    # below CentreFilter.worth_learning's size the filter is not used, so not updated
+    trk, _ = make()
+    box0 = (100.0, 80.0, 16.0, 14.0)
+    trk.initialize(textured_frame(box0), box0, stamp=0.0)
+    first = trk._track.centre_model
+    assert first is not None
+    for k in range(1, 6):
+        assert trk.track(textured_frame(box0), k * DT).accepted
+    assert trk._track.centre_model is first

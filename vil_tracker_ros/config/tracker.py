@@ -52,6 +52,7 @@ class TrackerConfig:
     relocate_with_initial_template: bool = False   # while lost, search with the first template
     global_search_interval: int = 0     # while lost, tile the whole image every N frames (0 off)
     global_search_max_tiles: int = 12   # most crops one global search may run
+    confirm_redetection: bool = True    # while lost, decide at search_factor (core/tracker.py)
     aspect_prior: float = 0.5           # pull of the initial box's aspect on each measurement
     extrapolate_while_lost: bool = False  # keep moving a lost box with its last velocity
     # online correlation filter on the search crop (core/appearance_filter.py)

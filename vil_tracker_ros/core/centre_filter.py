@@ -31,6 +31,9 @@ CROP_SIZE = 128       # crop side, px
 SIGMA = 0.1           # desired response width, target sizes
 MAX_SHIFT = 0.5       # a peak further than this many target sizes away is not the target
 MIN_TARGET = 32.0     # px (sqrt of the area): smaller targets keep the network's centre
+# below this the filter is not updated either (it would not be used); a little under
+# MIN_TARGET, so that a growing target's filter is current when it starts to count
+MIN_LEARN_TARGET = 24.0
 
 
 class CentreFilter:
@@ -44,6 +47,11 @@ class CentreFilter:
         w, h = float(size[0]), float(size[1])
         return crop_region(image, (centre[0] - w / 2, centre[1] - h / 2, w, h), CROP_FACTOR,
                            CROP_SIZE)
+
+    @staticmethod
+    def worth_learning(size: Tuple[float, float]) -> bool:
+        """Tell whether a target of ``size`` (w, h) is large enough to update the filter."""
+        return math.sqrt(size[0] * size[1]) >= MIN_LEARN_TARGET
 
     def learn(self, image: np.ndarray, centre: Tuple[float, float],
               size: Tuple[float, float]) -> AppearanceModel:

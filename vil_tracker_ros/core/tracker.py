@@ -6,13 +6,14 @@
 Per frame (``track``):
 
 1. Kalman predict over ``dt`` = this stamp - the previous stamp.
-2. Crop the search region around the predicted box (``search_factor``; wider while lost).
+2. Crop the search region around the predicted box (``search_factor``; see the policy for a
+   lost target). ``core/searcher.py`` runs steps 2-4.
 3. Run the backend. Penalise its score map with a Hann window (``score * ((1 - w) + w *
    hann)``, ``w = hann_weight``) and blend it with the appearance filter's response on the
    same crop (``core/appearance_filter.py``, share ``appearance_weight``; pooled onto the
-   score grid, over its typical peak on good frames); while lost, neither (the target may
-   be anywhere in the widened region). Decode the best cell (centre = (cell + offset) /
-   grid, size from the size map); the confidence is the un-windowed blend there.
+   score grid, over its typical peak on good frames); a widened search while lost uses
+   neither (the target may be anywhere in it). Decode the best cell (centre = (cell +
+   offset) / grid, size from the size map); the confidence is the un-windowed blend there.
 4. Map the box back to the image and clip it to it (the result's ``raw_box``).
 5. Pull its aspect ratio towards the initial box's by ``aspect_prior``. While tracking,
    blend its centre with the centre filter's (``core/centre_filter.py``, share
@@ -34,6 +35,13 @@ Policy:
 * while lost, a frame with confidence >= ``reacquire_confidence`` re-acquires the target:
   a normal update when it passes the gate, otherwise the filter restarts at the
   measurement (the target moved further than the coasting filter allows);
+* with ``confirm_redetection`` (default), a lost frame first searches as a tracked frame
+  does (``search_factor``, window, appearance filter) around the last position. Only if
+  that is not confident enough does the widened search run, and its best candidate (at
+  least ``lost_confidence``) is searched again as a tracked frame; the more confident of
+  the two tracked-frame searches counts. A look-alike the network prefers in a wide crop
+  then has to match the target's own appearance at the trained scale (up to 3 model steps
+  per lost frame). Without it, the widened search alone decides;
 * while lost, ``relocate_with_initial_template`` searches with the initial box's template
   (kept again once re-acquired), and ``global_search_interval`` > 0 also searches the
   whole image in overlapping tiles every N lost frames (at most
@@ -42,7 +50,8 @@ Policy:
   > 0 (default 0) also on good frames (not while lost, nor where it overruled the
   network's own peak), as a running average;
 * the scale and centre filters are learnt around the initial box, then on every good frame
-  around the filtered box (running averages; not while lost);
+  around the filtered box (running averages; not while lost; the centre filter not for
+  targets too small for it to count, ``CentreFilter.worth_learning``);
 * the template is re-encoded around the filtered box once at least
   ``template_update_interval`` frames have passed since the last (re)encode, on the first
   good frame with confidence >= ``template_update_confidence`` (off by default, interval
@@ -56,9 +65,10 @@ so callers can count and skip it.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
@@ -69,8 +79,8 @@ from vil_tracker_ros.core.centre_filter import CentreFilter
 from vil_tracker_ros.core.kalman import KalmanFilter
 from vil_tracker_ros.core.preprocess import crop_region
 from vil_tracker_ros.core.scale_filter import ScaleFilter, ScaleModel
-from vil_tracker_ros.core.search_region import decode_cell, global_search_centres, hann_window
-from vil_tracker_ros.core.search_region import peak_cell
+from vil_tracker_ros.core.search_region import global_search_centres
+from vil_tracker_ros.core.searcher import Searcher
 from vil_tracker_ros.core.track_state import check_image, check_stamp, SearchOutcome
 from vil_tracker_ros.core.track_state import StampOrderError, TrackResult, TrackState, TrackStatus
 from vil_tracker_ros.geometry import blend_aspect, box_error, clip_box_xywh, cxcywh_to_xywh
@@ -93,8 +103,8 @@ class SingleObjectTracker:
         self.search_size = int(backend.search_size)
         self._track: Optional[TrackState] = None
         self._last_id = 0
-        self._windows: Dict[tuple, np.ndarray] = {}
         self.appearance = AppearanceFilter(self.search_size)
+        self.searcher = Searcher(backend, self.cfg, self.appearance)
         self.scale_filter = ScaleFilter()
         self.centre_filter = CentreFilter()
 
@@ -115,11 +125,6 @@ class SingleObjectTracker:
     def reset(self) -> None:
         """Stop tracking and go idle (the next track id still increases)."""
         self._track = None
-
-    def _window(self, height: int, width: int) -> np.ndarray:
-        if (height, width) not in self._windows:
-            self._windows[height, width] = hann_window(height, width)
-        return self._windows[height, width]
 
     # ------------------------------------------------------------ initialise
 
@@ -194,37 +199,25 @@ class SingleObjectTracker:
                                     self.kf.motion_floor(height, width))
         timings['predict'] = (time.perf_counter() - t) * 1e3
 
-        # 2-4. search around the prediction (kept on the image, with a sane size); while
-        # lost, with the initial template and, every few frames, over the whole image
+        # 2-4. search around the prediction (kept on the image, with a sane size); a lost
+        # target is searched for by ``_relocate``
         lost = tr.status == TrackStatus.LOST
-        factor = tr.search_factor
-        cx = float(np.clip(mean[0], 0.0, width))
-        cy = float(np.clip(mean[1], 0.0, height))
         limit = 2.0 * max(width, height)
+        centre = (float(np.clip(mean[0], 0.0, width)), float(np.clip(mean[1], 0.0, height)))
         bw = float(np.clip(mean[2], _MIN_CROP_BOX, limit))
         bh = float(np.clip(mean[3], _MIN_CROP_BOX, limit))
         template = tr.template_state
         if lost and self.cfg.relocate_with_initial_template:
             template = tr.initial_template_state
-        window = 0.0 if lost else self.cfg.hann_weight
-        appearance = None
-        if not lost and self.cfg.appearance_weight > 0.0:
-            appearance = (tr.appearance_model, tr.appearance_peak)
-        best = self._search(image, template, tr.temporal_ctx, (cx, cy), (bw, bh), factor,
-                            window, timings, appearance)
-        primary = best
-        interval = self.cfg.global_search_interval
-        global_search = (lost and interval > 0
-                         and (tr.bad_frames - self.cfg.lost_frames) % interval == 0)
-        if global_search:
-            for centre in global_search_centres(width, height, (bw, bh),
-                                                self.cfg.search_factor,
-                                                self.cfg.global_search_max_tiles):
-                found = self._search(image, template, tr.temporal_ctx, centre, (bw, bh),
-                                     self.cfg.search_factor, 0.0, timings)
-                if found.confidence > best.confidence:
-                    best = found
-        out, transform, raw_box, confidence = best[:4]     # (the most confident crop)
+        search = functools.partial(self.searcher.search, image, template, tr.temporal_ctx)
+        global_search = False
+        if lost:
+            best, global_search = self._relocate(search, tr, centre, (bw, bh), width, height,
+                                                 timings)
+        else:
+            best = search(centre, (bw, bh), tr.search_factor, self.cfg.hann_weight, timings,
+                          self._appearance(tr))
+        out, transform, raw_box, confidence = best[:4]
 
         # 5. gate and update
         t = time.perf_counter()
@@ -253,10 +246,10 @@ class SingleObjectTracker:
             new.mean, new.cov = mean, cov
         if self.cfg.appearance_weight <= 0.0:
             new.appearance_model, new.appearance_peak = None, 0.0    # off: forget it
-        elif accepted and primary.spectrum is not None and primary.agrees:
+        elif accepted and best.spectrum is not None and best.agrees:
             # not from a frame where the filter overruled the network: it would learn
             # whatever it had pulled the track onto
-            self._learn_appearance(new, tr, primary)
+            self._learn_appearance(new, tr, best)
         if accepted and not lost:
             self._learn_target(new, tr, image)
         if self.cfg.scale_filter_weight <= 0.0:
@@ -297,7 +290,7 @@ class SingleObjectTracker:
         self._track = new   # commit only after every step succeeded
         return self._result(new, image.shape, raw_box=raw_box, confidence=confidence,
                             accepted=accepted, gated=gated, gate_distance=distance,
-                            search_factor=factor, template_updated=template_updated,
+                            search_factor=tr.search_factor, template_updated=template_updated,
                             global_search=global_search, timings=timings)
 
     def _learn_appearance(self, new: TrackState, old: TrackState, found: SearchOutcome) -> None:
@@ -320,7 +313,7 @@ class SingleObjectTracker:
     def _learn_target(self, new: TrackState, old: TrackState, image: np.ndarray) -> None:
         """Blend this frame's centre and scale filters (those on) into the track's."""
         size = np.maximum(new.mean[2:4], _MIN_CROP_BOX)
-        if self.cfg.centre_filter_weight > 0.0:
+        if self.cfg.centre_filter_weight > 0.0 and CentreFilter.worth_learning(size):
             learnt = self.centre_filter.learn(image, new.mean[:2], size)
             new.centre_model = learnt if old.centre_model is None else AppearanceFilter.blend(
                 old.centre_model, learnt, self.cfg.centre_filter_learning_rate)
@@ -347,48 +340,47 @@ class SingleObjectTracker:
                        + weight * np.log(np.asarray(size) * factor))
         return np.concatenate([z[:2], fused])
 
-    def _search(self, image: np.ndarray, template: Any, ctx: Any, centre: tuple,
-                box_size: tuple, factor: float, window_weight: float,
-                timings: Dict[str, float],
-                appearance: Optional[tuple] = None) -> SearchOutcome:
-        """One search crop at ``centre``.
+    def _appearance(self, tr: TrackState) -> Optional[tuple]:
+        """Return the appearance filter a search blends in: (model, typical peak) or None."""
+        if self.cfg.appearance_weight <= 0.0:
+            return None
+        return tr.appearance_model, tr.appearance_peak
 
-        Stage times add up in ``timings`` (a global search runs several crops per frame).
-        With ``appearance`` = (model or None, typical peak) the crop's appearance features
-        are kept for learning, and a model's pooled response, over its typical peak on good
-        frames, helps choose the score map's cell.
+    def _relocate(self, search: Callable[..., SearchOutcome], tr: TrackState, centre: tuple,
+                  size: tuple, width: int, height: int, timings: Dict[str, float]) -> tuple:
+        """Search for a lost target; returns (the chosen search, whether it tiled the image).
+
+        With ``confirm_redetection`` it first searches like a tracked frame around the last
+        position; if that is not confident enough, the widened (and global) search proposes
+        a candidate, and a search like a tracked frame around it decides.
         """
-        height, width = image.shape[:2]
-        bw, bh = box_size
-        t = time.perf_counter()
-        crop, transform = crop_region(image, (centre[0] - bw / 2, centre[1] - bh / 2, bw, bh),
-                                      factor, self.search_size)
-        t1 = time.perf_counter()
-        out = self.backend.track(template, crop, ctx)
-        t2 = time.perf_counter()
-        prior, spectrum, peak = None, None, 0.0
-        if appearance is not None:
-            model, typical = appearance
-            spectrum = self.appearance.spectrum(crop)
-            if model is not None:
-                pooled = AppearanceFilter.pool(self.appearance.response(model, spectrum),
-                                               np.shape(out.score_map))
-                peak = float(pooled.max())
-                prior = np.clip(pooled / max(typical if typical > 0.0 else peak, 1e-6),
-                                0.0, 1.0)
-        weight = self.cfg.appearance_weight
-        cell = peak_cell(out, window_weight, self._window, prior, weight)
-        box_norm, confidence = decode_cell(out, cell, prior, weight)
-        agrees = True
-        if prior is not None:
-            own = np.unravel_index(int(np.argmax(out.score_map)), np.shape(out.score_map))
-            agrees = max(abs(cell[0] - int(own[0])), abs(cell[1] - int(own[1]))) <= 1
-        box_crop = cxcywh_to_xywh(box_norm * self.search_size)
-        raw_box = clip_box_xywh(transform.crop_to_image(box_crop), width, height)
-        t3 = time.perf_counter()
-        for stage, ms in (('crop', t1 - t), ('model', t2 - t1), ('decode', t3 - t2)):
-            timings[stage] = timings.get(stage, 0.0) + ms * 1e3
-        return SearchOutcome(out, transform, raw_box, confidence, spectrum, peak, agrees)
+        cfg = self.cfg
+        # the filter's response counts only against its typical peak on good frames: a
+        # crop's own maximum would make anything look like the target
+        appearance = self._appearance(tr) if tr.appearance_peak > 0.0 else None
+        local = None
+        if cfg.confirm_redetection:
+            local = search(centre, size, cfg.search_factor, cfg.hann_weight, timings,
+                           appearance)
+            if local.confidence >= cfg.reacquire_confidence:
+                return local, False
+        wide = None
+        if local is None or tr.search_factor > cfg.search_factor:
+            wide = search(centre, size, tr.search_factor, 0.0, timings)
+        interval = cfg.global_search_interval
+        global_search = interval > 0 and (tr.bad_frames - cfg.lost_frames) % interval == 0
+        if global_search:
+            for tile in global_search_centres(width, height, size, cfg.search_factor,
+                                              cfg.global_search_max_tiles):
+                found = search(tile, size, cfg.search_factor, 0.0, timings)
+                if wide is None or found.confidence > wide.confidence:
+                    wide = found
+        if local is None or wide is None or wide.confidence < cfg.lost_confidence:
+            return (wide if local is None else local), global_search
+        x, y, w, h = wide.raw_box
+        again = search((x + w / 2.0, y + h / 2.0), size, cfg.search_factor, cfg.hann_weight,
+                       timings, appearance)
+        return (again if again.confidence > local.confidence else local), global_search
 
     @staticmethod
     def _result(tr: TrackState, shape: tuple, **kw: Any) -> TrackResult:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
-from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from rcl_interfaces.msg import FloatingPointRange
 from rcl_interfaces.msg import IntegerRange
@@ -40,116 +40,12 @@ from vil_tracker_ros.config import ConfigError
 from vil_tracker_ros.config import from_dict
 from vil_tracker_ros.config import NodeConfig
 from vil_tracker_ros.config import to_dict
+from vil_tracker_ros.ros.param_docs import Doc, DOCS
 
 SECTIONS: Tuple[str, ...] = tuple(f.name for f in dataclasses.fields(NodeConfig))
 # Parameters rclpy itself may receive from a parameters file or the command line.
 _ROS_BUILTIN_PREFIXES = ('use_sim_time', 'qos_overrides.', 'start_type_description_service')
 
-
-class _Doc(NamedTuple):
-    text: str
-    lo: Optional[float] = None
-    hi: Optional[float] = None
-    choices: str = ''
-
-
-# Description and range per parameter; ranges mirror the dataclasses' validate() (exclusive
-# bounds such as "> 0" are stated in the text and enforced by validate()).
-_DOCS: Dict[str, _Doc] = {
-    'model.checkpoint': _Doc(
-        'Checkpoint file (.pt, or .onnx with backend onnxruntime). A relative path that does not '
-        "exist in the working directory is looked up in the package's weights/ directory."),
-    'model.device': _Doc('Inference device.', choices='auto, cpu, cuda, cuda:N'),
-    'model.precision': _Doc('Inference precision (bf16 only where the hardware supports it).',
-                            choices='fp32, fp16, bf16'),
-    'model.backend': _Doc('Inference runtime.', choices='torch, onnxruntime'),
-    'model.threads': _Doc('CPU threads for inference; 0 keeps the library default.', 0, 256),
-    'tracker.search_factor': _Doc('Search crop side / target side.', 1.0, 16.0),
-    'tracker.template_factor': _Doc('Template crop side / target side.', 1.0, 8.0),
-    'tracker.hann_weight': _Doc('Weight of the Hann window applied to the score map.', 0.0, 1.0),
-    'tracker.template_update_interval': _Doc(
-        'Frames between template updates; 0 disables updates.', 0, 100000),
-    'tracker.template_update_confidence': _Doc(
-        'Minimum confidence for a template update.', 0.0, 1.0),
-    'tracker.lost_confidence': _Doc('Confidence below which a frame counts as a miss.', 0.0, 1.0),
-    'tracker.lost_frames': _Doc('Consecutive misses before the status becomes lost.', 1, 100000),
-    'tracker.reacquire_confidence': _Doc(
-        'Confidence that re-acquires a lost target (must be >= lost_confidence).', 0.0, 1.0),
-    'tracker.lost_search_growth': _Doc(
-        'Search factor growth per missed frame while lost.', 1.0, 4.0),
-    'tracker.max_search_factor': _Doc(
-        'Largest search factor while lost (must be >= search_factor).', 1.0, 32.0),
-    'tracker.relocate_with_initial_template': _Doc(
-        'While lost, search with the template of the initial box (not the last update), '
-        'and keep it once the target is re-acquired.'),
-    'tracker.global_search_interval': _Doc(
-        'While lost, also search the whole image (tiles at search_factor) every N frames; '
-        '0 disables.', 0, 100000),
-    'tracker.global_search_max_tiles': _Doc(
-        'Most search crops one global search runs (each costs one model step).', 1, 64),
-    'tracker.extrapolate_while_lost': _Doc(
-        'While lost, keep moving the box (and the search region) with the last velocity; '
-        'false holds it where the target was last seen.'),
-    'tracker.aspect_prior': _Doc(
-        "Pull of the initial box's aspect ratio (w / h) on each measurement, keeping its "
-        "centre and area: 0 trusts the network's aspect, 1 keeps the initial one.", 0.0, 1.0),
-    'tracker.appearance_weight': _Doc(
-        "Share of the online correlation filter (learnt on this target's own crops) in "
-        "choosing the score map's peak and in the confidence; 0 switches it off and forgets "
-        'the filter.', 0.0, 1.0),
-    'tracker.appearance_learning_rate': _Doc(
-        'Running-average rate of the correlation filter per accepted frame; 0 keeps the '
-        'filter learnt on the first frame.', 0.0, 1.0),
-    'tracker.appearance_sigma': _Doc(
-        "Width of the correlation filter's desired response, in target sizes.", 0.01, 1.0),
-    'tracker.scale_filter_weight': _Doc(
-        "Share of the DSST scale filter (learnt on this target's own appearance) in each "
-        'measured log size while tracking; 0 switches it off and forgets the filter.',
-        0.0, 1.0),
-    'tracker.scale_filter_learning_rate': _Doc(
-        'Running-average rate of the scale filter per accepted frame (0: first frame).', 0.0, 1.0),
-    'tracker.centre_filter_weight': _Doc(
-        "Share of the centre filter (learnt on this target at twice the network's "
-        'resolution) in each measured centre of targets >= 32 px; 0 switches it off.', 0.0, 1.0),
-    'tracker.centre_filter_learning_rate': _Doc(
-        'Running-average rate of the centre filter per accepted frame.', 0.0, 1.0),
-    'kalman.std_position': _Doc(
-        'Position random walk (process noise), in box sizes per sqrt(second) (> 0).', 0.0, 100.0),
-    'kalman.std_size': _Doc(
-        'Box-size random walk (process noise), in box sizes per sqrt(second) (> 0).',
-        0.0, 100.0),
-    'kalman.std_velocity': _Doc(
-        'White-noise acceleration (process noise), in box sizes per second^1.5 (> 0).',
-        0.0, 100.0),
-    'kalman.std_measurement': _Doc(
-        'Base measurement noise, in box sizes (> 0).', 0.0, 100.0),
-    'kalman.std_initial_velocity': _Doc(
-        'Velocity standard deviation at (re)initialisation, in box sizes per second (> 0).',
-        0.0, 100.0),
-    'kalman.gate_probability': _Doc(
-        'Chi-square gate probability for accepting a measurement, in (0, 1).', 0.0, 1.0),
-    'kalman.uncertainty_scale': _Doc(
-        "How much the model's predicted variance scales the measurement noise.", 0.0, 10.0),
-    'kalman.max_dt': _Doc(
-        'Seconds between frames above which the velocity is re-seeded (> 0).', 0.0, 3600.0),
-    'kalman.min_motion_scale': _Doc(
-        "Smallest scale of the position motion noise, as a fraction of the image's shorter "
-        'side: camera motion moves small targets as many pixels as large ones; 0 scales it by '
-        'the box size alone.', 0.0, 1.0),
-    'kalman.size_velocity': _Doc(
-        'Model a box-size rate (constant velocity) instead of a size random walk; a rate '
-        'lets a network that overestimates sizes run the box away.'),
-    'kalman.min_size_motion_scale': _Doc(
-        "Smallest scale of the box-size motion noise, as a fraction of the image's shorter "
-        'side; 0 scales it by the box size alone.', 0.0, 1.0),
-    'io.image_reliable': _Doc(
-        'Subscribe to images with reliable QoS instead of sensor-data (best effort, depth 1).'),
-    'io.compressed': _Doc('Subscribe to image/compressed (CompressedImage) instead of image.'),
-    'io.class_id': _Doc('results[0].hypothesis.class_id of the published detections.'),
-    'io.debug_image': _Doc('Publish ~/debug_image (only while someone subscribes).'),
-    'io.frame_ring_size': _Doc(
-        'Recent frames kept so that init_bbox can name the frame it was drawn on.', 1, 1000),
-}
 
 _TUNABLE_SECTIONS = ('tracker', 'kalman')
 _TUNABLE_NAMES = ('io.class_id', 'io.debug_image')
@@ -198,8 +94,8 @@ def _param_type(tp: Any, name: str) -> Parameter.Type:
 
 def _descriptor(name: str, section_cls: type, ptype: Parameter.Type,
                 tunable: bool) -> ParameterDescriptor:
-    doc = _DOCS.get(name) or _Doc(f'{section_cls.__name__}.{name.split(".", 1)[1]} '
-                                  '(see vil_tracker_ros/config/).')
+    doc = DOCS.get(name) or Doc(f'{section_cls.__name__}.{name.split(".", 1)[1]} '
+                                '(see vil_tracker_ros/config/).')
     text = doc.text + (' Runtime-tunable.' if tunable else ' Read at configure.')
     desc = ParameterDescriptor(description=text, type=ptype.value)
     constraints = []
@@ -240,7 +136,7 @@ def parameter_specs(defaults: Optional[NodeConfig] = None) -> List[ParamSpec]:
 
 def has_description(name: str) -> bool:
     """Return True when ``name`` has a hand-written description (checked by unit tests)."""
-    return name in _DOCS
+    return name in DOCS
 
 
 def _one_line(text: str) -> str:

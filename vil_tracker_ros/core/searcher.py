@@ -1,0 +1,84 @@
+# Copyright 2026 The vil_tracker_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+
+"""One search crop: crop -> network -> (appearance prior) -> best cell -> box in the image.
+
+The tracker calls it once per frame while tracking, and up to three times per frame while
+lost (around the last position, wider, and around a wider crop's candidate).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Dict, Optional
+
+import numpy as np
+
+from vil_tracker_ros.config import TrackerConfig
+from vil_tracker_ros.core.appearance_filter import AppearanceFilter
+from vil_tracker_ros.core.backend import TrackingBackend
+from vil_tracker_ros.core.preprocess import crop_region
+from vil_tracker_ros.core.search_region import decode_cell, hann_window, peak_cell
+from vil_tracker_ros.core.track_state import SearchOutcome
+from vil_tracker_ros.geometry import clip_box_xywh, cxcywh_to_xywh
+
+
+class Searcher:
+    """Runs search crops for one backend with one tracker configuration."""
+
+    def __init__(self, backend: TrackingBackend, cfg: TrackerConfig,
+                 appearance: AppearanceFilter) -> None:
+        self.backend = backend
+        self.cfg = cfg
+        self.appearance = appearance
+        self.search_size = int(backend.search_size)
+        self._windows: Dict[tuple, np.ndarray] = {}
+
+    def _window(self, height: int, width: int) -> np.ndarray:
+        if (height, width) not in self._windows:
+            self._windows[height, width] = hann_window(height, width)
+        return self._windows[height, width]
+
+    def search(self, image: np.ndarray, template: Any, ctx: Any, centre: tuple,
+               box_size: tuple, factor: float, window_weight: float,
+               timings: Dict[str, float],
+               appearance: Optional[tuple] = None) -> SearchOutcome:
+        """One search crop at ``centre`` for a box of ``box_size`` (w, h), ``factor`` wide.
+
+        Stage times add up in ``timings`` (a frame may run several crops). With
+        ``appearance`` = (model or None, typical peak) the crop's appearance features are
+        kept for learning, and a model's pooled response, over its typical peak on good
+        frames, helps choose the score map's cell.
+        """
+        height, width = image.shape[:2]
+        bw, bh = box_size
+        t = time.perf_counter()
+        crop, transform = crop_region(image, (centre[0] - bw / 2, centre[1] - bh / 2, bw, bh),
+                                      factor, self.search_size)
+        t1 = time.perf_counter()
+        out = self.backend.track(template, crop, ctx)
+        t2 = time.perf_counter()
+        prior, spectrum, peak = None, None, 0.0
+        if appearance is not None:
+            model, typical = appearance
+            spectrum = self.appearance.spectrum(crop)
+            if model is not None:
+                pooled = AppearanceFilter.pool(self.appearance.response(model, spectrum),
+                                               np.shape(out.score_map))
+                peak = float(pooled.max())
+                prior = np.clip(pooled / max(typical if typical > 0.0 else peak, 1e-6),
+                                0.0, 1.0)
+        weight = self.cfg.appearance_weight
+        cell = peak_cell(out, window_weight, self._window, prior, weight)
+        box_norm, confidence = decode_cell(out, cell, prior, weight)
+        agrees = True
+        if prior is not None:
+            own = np.unravel_index(int(np.argmax(out.score_map)), np.shape(out.score_map))
+            agrees = max(abs(cell[0] - int(own[0])), abs(cell[1] - int(own[1]))) <= 1
+        box_crop = cxcywh_to_xywh(box_norm * self.search_size)
+        raw_box = clip_box_xywh(transform.crop_to_image(box_crop), width, height)
+        t3 = time.perf_counter()
+        for stage, ms in (('crop', t1 - t), ('model', t2 - t1), ('decode', t3 - t2)):
+            timings[stage] = timings.get(stage, 0.0) + ms * 1e3
+        return SearchOutcome(out, transform, raw_box, confidence, spectrum, peak, agrees,
+                             float(out.score_map[cell]))
