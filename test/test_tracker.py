@@ -719,3 +719,16 @@ def test_a_small_target_keeps_its_first_centre_filter():
     for k in range(1, 6):
         assert trk.track(textured_frame(box0), k * DT).accepted
     assert trk._track.centre_model is first
+
+
+def test_a_swapped_config_reaches_the_search_at_the_next_step():
+    # the node hands runtime parameters over by replacing trk.cfg between two steps
+    trk, be = make(appearance_weight=0.5)
+    img = checker_frame((160, 120), (200, 120))
+    trk.initialize(img, (152.0, 112.0, 16.0, 16.0), stamp=0.0)
+    for k in range(1, 4):
+        assert trk.track(img, k * DT).accepted
+    be.confidence = 0.0                  # the network sees nothing: only the filter speaks
+    trk.cfg = dataclasses.replace(trk.cfg, appearance_weight=1.0)
+    res = trk.track(img, 4 * DT)
+    assert res.confidence >= 0.8         # the filter's whole share (half of it at 0.5)

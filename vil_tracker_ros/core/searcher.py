@@ -14,7 +14,6 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
-from vil_tracker_ros.config import TrackerConfig
 from vil_tracker_ros.core.appearance_filter import AppearanceFilter
 from vil_tracker_ros.core.backend import TrackingBackend
 from vil_tracker_ros.core.preprocess import crop_region
@@ -24,12 +23,14 @@ from vil_tracker_ros.geometry import clip_box_xywh, cxcywh_to_xywh
 
 
 class Searcher:
-    """Runs search crops for one backend with one tracker configuration."""
+    """Runs search crops for one backend; the policy comes with each call.
 
-    def __init__(self, backend: TrackingBackend, cfg: TrackerConfig,
-                 appearance: AppearanceFilter) -> None:
+    It keeps no configuration, so a tracker whose ``cfg`` is swapped between two steps (the
+    node's runtime parameters) searches with the new one at once.
+    """
+
+    def __init__(self, backend: TrackingBackend, appearance: AppearanceFilter) -> None:
         self.backend = backend
-        self.cfg = cfg
         self.appearance = appearance
         self.search_size = int(backend.search_size)
         self._windows: Dict[tuple, np.ndarray] = {}
@@ -46,9 +47,9 @@ class Searcher:
         """One search crop at ``centre`` for a box of ``box_size`` (w, h), ``factor`` wide.
 
         Stage times add up in ``timings`` (a frame may run several crops). With
-        ``appearance`` = (model or None, typical peak) the crop's appearance features are
-        kept for learning, and a model's pooled response, over its typical peak on good
-        frames, helps choose the score map's cell.
+        ``appearance`` = (model or None, typical peak, share) the crop's appearance features
+        are kept for learning, and a model's pooled response, over its typical peak on good
+        frames, takes that share in choosing the score map's cell.
         """
         height, width = image.shape[:2]
         bw, bh = box_size
@@ -58,9 +59,9 @@ class Searcher:
         t1 = time.perf_counter()
         out = self.backend.track(template, crop, ctx)
         t2 = time.perf_counter()
-        prior, spectrum, peak = None, None, 0.0
+        prior, spectrum, peak, weight = None, None, 0.0, 0.0
         if appearance is not None:
-            model, typical = appearance
+            model, typical, weight = appearance
             spectrum = self.appearance.spectrum(crop)
             if model is not None:
                 pooled = AppearanceFilter.pool(self.appearance.response(model, spectrum),
@@ -68,7 +69,6 @@ class Searcher:
                 peak = float(pooled.max())
                 prior = np.clip(pooled / max(typical if typical > 0.0 else peak, 1e-6),
                                 0.0, 1.0)
-        weight = self.cfg.appearance_weight
         cell = peak_cell(out, window_weight, self._window, prior, weight)
         box_norm, confidence = decode_cell(out, cell, prior, weight)
         agrees = True

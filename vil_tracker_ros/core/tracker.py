@@ -104,7 +104,7 @@ class SingleObjectTracker:
         self._track: Optional[TrackState] = None
         self._last_id = 0
         self.appearance = AppearanceFilter(self.search_size)
-        self.searcher = Searcher(backend, self.cfg, self.appearance)
+        self.searcher = Searcher(backend, self.appearance)
         self.scale_filter = ScaleFilter()
         self.centre_filter = CentreFilter()
 
@@ -341,10 +341,10 @@ class SingleObjectTracker:
         return np.concatenate([z[:2], fused])
 
     def _appearance(self, tr: TrackState) -> Optional[tuple]:
-        """Return the appearance filter a search blends in: (model, typical peak) or None."""
+        """Return the appearance filter a search blends in: (model, typical peak, share)."""
         if self.cfg.appearance_weight <= 0.0:
             return None
-        return tr.appearance_model, tr.appearance_peak
+        return tr.appearance_model, tr.appearance_peak, self.cfg.appearance_weight
 
     def _relocate(self, search: Callable[..., SearchOutcome], tr: TrackState, centre: tuple,
                   size: tuple, width: int, height: int, timings: Dict[str, float]) -> tuple:
