@@ -80,5 +80,4 @@ class Searcher:
         t3 = time.perf_counter()
         for stage, ms in (('crop', t1 - t), ('model', t2 - t1), ('decode', t3 - t2)):
             timings[stage] = timings.get(stage, 0.0) + ms * 1e3
-        return SearchOutcome(out, transform, raw_box, confidence, spectrum, peak, agrees,
-                             float(out.score_map[cell]))
+        return SearchOutcome(out, transform, raw_box, confidence, spectrum, peak, agrees)

@@ -37,7 +37,6 @@ class SearchOutcome(NamedTuple):
     spectrum: Optional[np.ndarray] = None   # the crop's appearance features, to learn from
     peak: float = 0.0           # the appearance filter's pooled response maximum
     agrees: bool = True         # the network's own strongest cell is at most a cell away
-    score: float = 0.0          # the network's own score at the chosen cell
 
 
 class StampOrderError(ValueError):
