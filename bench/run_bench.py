@@ -15,6 +15,7 @@ import argparse
 import json
 import math
 import os
+from pathlib import Path
 import platform
 import statistics
 import sys
@@ -37,6 +38,7 @@ from vil_tracker_ros.eval.baselines import OpenCVTracker
 from vil_tracker_ros.eval.metrics import score_sequence, summarize
 from vil_tracker_ros.model import build_model, load_checkpoint
 from vil_tracker_ros.model.export import export_onnx
+from vil_tracker_ros.model.quantize import quantize_track_graph
 from vil_tracker_ros.model.registry import get_config
 from vil_tracker_ros.model.report import count_flops
 from vil_tracker_ros.shipped import DEFAULT_CHECKPOINT, resolve_checkpoint
@@ -90,8 +92,11 @@ def _crops(cfg) -> tuple:
 
 
 def bench_model_variant(name: str, model, gemm_gflops: float, repeats: int,
-                        workdir: str) -> Dict[str, object]:
-    """Per-frame model step of one variant: torch eager, onnxruntime, and the full forward."""
+                        workdir: str, int8: bool = False) -> Dict[str, object]:
+    """Time one variant's per-frame model step: torch eager, onnxruntime, the full forward.
+
+    With ``int8`` also the onnxruntime graph's int8 twin (``model/quantize.py``).
+    """
     cfg = model.cfg
     template, search = _crops(cfg)
     from vil_tracker_ros.core.preprocess import normalize
@@ -119,11 +124,17 @@ def bench_model_variant(name: str, model, gemm_gflops: float, repeats: int,
         out['backends']['torch_full_forward'] = time_calls(lambda: model(tt, ss), repeats)
     out['track_is_search_only'] = getattr(cfg, 'scan', '') == 'template_first'
     onnx_path = os.path.join(workdir, f'{name}.onnx')
-    export_onnx(model, __import__('pathlib').Path(onnx_path))
+    export_onnx(model, Path(onnx_path))
     ort = OnnxRuntimeBackend(onnx_path, device='cpu', threads=THREADS)
     ort_state = ort.encode_template(template)
     out['backends']['onnxruntime_track'] = time_calls(lambda: ort.track(ort_state, search),
                                                       repeats)
+    if int8:
+        twin = quantize_track_graph(Path(onnx_path), Path(workdir) / f'{name}.int8.onnx')
+        q8 = OnnxRuntimeBackend(str(twin), device='cpu', precision='int8', threads=THREADS)
+        q8_state = q8.encode_template(template)
+        out['backends']['onnxruntime_int8_track'] = time_calls(
+            lambda: q8.track(q8_state, search), repeats)
     for key, t in out['backends'].items():
         flops_frame = flops['gflops_track' if 'track' in key else 'gflops'] * 1e9
         t['achieved_gflops_per_s'] = flops_frame / (t['median'] * 1e-3) / 1e9
@@ -288,20 +299,21 @@ def node_run(checkpoint: str, frames: List[np.ndarray], init_box, rate_hz: float
         proc.cleanup()
 
 
-def config_threads() -> int:
-    """``model.threads`` as config/tracker.yaml sets it for the node."""
+def config_model() -> Dict[str, object]:
+    """Return the ``model`` section of config/tracker.yaml (how the node runs the model)."""
     import yaml
     with open(os.path.join(ROOT, 'config', 'tracker.yaml')) as f:
-        return int(yaml.safe_load(f)['/**']['ros__parameters']['model']['threads'])
+        return dict(yaml.safe_load(f)['/**']['ros__parameters']['model'])
 
 
 def tracker_rows(args, seqs, node_only: bool = False) -> Dict[str, object]:
     """Time the whole tracker step on the same frames: ours (as the node runs it), peers."""
-    threads = config_threads()
+    model = config_model()
+    threads, precision = int(model['threads']), str(model['precision'])
 
-    def vil(backend: str, n: int) -> Callable[[], SingleObjectTracker]:
+    def vil(backend: str, n: int, precision: str) -> Callable[[], SingleObjectTracker]:
         cfg = BackendConfig(checkpoint=args.checkpoint, device='cpu', threads=n,
-                            backend=backend)
+                            backend=backend, precision=precision)
         return lambda: SingleObjectTracker(build_backend(cfg))
     other = 1 if threads != 1 else 2
     rows = {
@@ -309,15 +321,20 @@ def tracker_rows(args, seqs, node_only: bool = False) -> Dict[str, object]:
                        f'{seqs[0].frame(0).shape[1]}x{seqs[0].frame(0).shape[0]}; '
                        'ms/frame is the whole tracker step (crop, model, decode, Kalman).',
         # As config/tracker.yaml runs it in the node.
-        'vil (shipped)': run_tracker_on(seqs, vil('onnxruntime', threads)),
+        'vil (shipped)': run_tracker_on(seqs, vil('onnxruntime', threads, precision)),
         f'vil (shipped, onnxruntime, {other} thread{"s" if other > 1 else ""})':
-            run_tracker_on(seqs, vil('onnxruntime', other)),
+            run_tracker_on(seqs, vil('onnxruntime', other, precision)),
     }
+    if precision != 'fp32':
+        rows[f'vil (shipped, onnxruntime fp32, {threads} thread{"s" if threads > 1 else ""})'] \
+            = run_tracker_on(seqs, vil('onnxruntime', threads, 'fp32'))
     if not node_only:
-        rows['vil (shipped, torch eager, 2 threads)'] = run_tracker_on(seqs, vil('torch', 2))
+        rows['vil (shipped, torch eager, 2 threads)'] = run_tracker_on(
+            seqs, vil('torch', 2, 'fp32'))
         rows['opencv-csrt'] = run_tracker_on(seqs, lambda: OpenCVTracker('csrt'))
         rows['opencv-kcf'] = run_tracker_on(seqs, lambda: OpenCVTracker('kcf'))
     rows['threads'] = {'config': threads, 'other': other}
+    rows['precision'] = precision
     return rows
 
 
@@ -439,15 +456,22 @@ def write_markdown(results: Dict[str, object], path: str) -> None:
             f'{fmt_t(b["onnxruntime_track"])} | {fmt_t(b["torch_full_forward"])} | '
             f'{b["onnxruntime_track"]["achieved_gflops_per_s"]:.1f} '
             f'({b["onnxruntime_track"]["fraction_of_gemm"]:.2f}) |')
+    for v in r['models']:
+        q8 = v['backends'].get('onnxruntime_int8_track')
+        if q8:
+            lines += ['', f'{v["variant"]}, onnxruntime track with int8 MatMul weights '
+                      f'(model/quantize.py): {fmt_t(q8)}.']
     lines += ['', '`track` reuses the template work done once per initialisation; for '
               '`template_first` variants it runs the search tokens only (search-only path).',
               '', '## Trackers on the same held-out synthetic frames', '',
-              f'{r["trackers"]["frames_note"]}', '',
+              f'{r["trackers"]["frames_note"]} "shipped" runs the model as '
+              f'config/tracker.yaml does (onnxruntime, {r["trackers"].get("precision", "fp32")}).',
+              '',
               '| tracker | ms/frame | ratio to CSRT | success AUC | precision@20 |',
               '|---|---|---|---|---|']
     csrt = r['trackers']['opencv-csrt']['ms_per_frame']['median']
     for name, t in r['trackers'].items():
-        if name in ('frames_note', 'threads'):
+        if name in ('frames_note', 'threads', 'precision'):
             continue
         lines.append(f'| {name} | {fmt_t(t["ms_per_frame"])} | '
                      f'{t["ms_per_frame"]["median"] / csrt:.2f} | {t["success_auc"]:.3f} | '
@@ -574,7 +598,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             log(f'model step: {name}')
             heavy = 'vil_s' in name or 'vil_t' in name
             results['models'].append(bench_model_variant(
-                name, model.eval(), gemm, max(3, repeats // 6) if heavy else repeats, workdir))
+                name, model.eval(), gemm, max(3, repeats // 6) if heavy else repeats, workdir,
+                int8=not heavy))
 
     log('trackers on held-out synthetic frames')
     seqs = heldout_sequences(2 if args.quick else 4, 60 if args.quick else 150)

@@ -40,7 +40,7 @@ from vil_tracker_ros.core.tracker import SingleObjectTracker
 from vil_tracker_ros.data.datasets import load_dataset
 from vil_tracker_ros.eval import metrics
 from vil_tracker_ros.eval.run import run_sequence
-from vil_tracker_ros.shipped import DEFAULT_CHECKPOINT, resolve_checkpoint
+from vil_tracker_ros.shipped import DEFAULT_CHECKPOINT, default_precision, resolve_checkpoint
 
 SECTIONS = {'tracker': TrackerConfig, 'kalman': KalmanConfig}
 
@@ -115,6 +115,8 @@ def main(argv=None) -> int:
     p.add_argument('--dataset', default='lasot')
     p.add_argument('--checkpoint', default=DEFAULT_CHECKPOINT)
     p.add_argument('--backend', default='onnxruntime', choices=('torch', 'onnxruntime'))
+    p.add_argument('--precision', default=None, choices=('fp32', 'int8'),
+                   help="vil: default: the node's (int8 for onnxruntime, else fp32)")
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--frame-rate', type=float, default=30.0)
     p.add_argument('--grid', action='append', default=[], metavar='SECTION.KEY=V1,V2,...')
@@ -127,6 +129,8 @@ def main(argv=None) -> int:
     splits = {root: load_dataset(args.dataset, root) for root in args.root}
     backend = build_backend(BackendConfig(checkpoint=resolve_checkpoint(args.checkpoint),
                                           device='cpu', backend=args.backend,
+                                          precision=args.precision or default_precision(
+                                              args.backend),
                                           threads=args.threads))
     best = None
     for overrides, tracker_cfg, kalman_cfg in configs(parse_grid(args.grid)):

@@ -210,3 +210,53 @@ def test_tracker_runs_on_both_backends_alike(exported):
         assert a.status == b.status and a.accepted == b.accepted
         assert a.confidence == pytest.approx(b.confidence, abs=1e-3)
         np.testing.assert_allclose(a.box, b.box, atol=0.05)
+
+
+def test_int8_precision_runs_the_quantised_twin_from_the_cache(exported, crops, tmp_path,
+                                                               monkeypatch):
+    onnx = pytest.importorskip('onnx', reason='onnx not installed')
+    monkeypatch.setenv('VIL_TRACKER_CACHE', str(tmp_path / 'cache'))
+    cfg = BackendConfig(checkpoint=str(exported), backend='onnxruntime', device='cpu',
+                        threads=1, precision='int8')
+    be = build_backend(cfg)
+    assert be.precision == 'int8'
+    twins = sorted(p.name for p in (tmp_path / 'cache' / 'onnx').iterdir())
+    assert len(twins) == 2 and all('.int8-per-channel.' in name for name in twins)
+    graph = onnx.load(str(tmp_path / 'cache' / 'onnx' / twins[0]))
+    ops = {node.op_type for node in graph.graph.node}
+    assert 'MatMulInteger' in ops and 'ConvInteger' not in ops
+    fp32 = build_backend(BackendConfig(checkpoint=str(exported), backend='onnxruntime',
+                                       device='cpu', threads=1))
+    t, s = crops
+    got, ref = be.track(be.encode_template(t), s), fp32.track(fp32.encode_template(t), s)
+    assert not np.array_equal(got.score_map, ref.score_map)     # it is another graph
+    np.testing.assert_allclose(got.box, ref.box, atol=0.05)
+    assert got.score == pytest.approx(ref.score, abs=0.05)
+    mtimes = [p.stat().st_mtime_ns for p in (tmp_path / 'cache' / 'onnx').iterdir()]
+    build_backend(cfg)                            # cached: not quantised again
+    assert [p.stat().st_mtime_ns for p in (tmp_path / 'cache' / 'onnx').iterdir()] == mtimes
+
+
+def test_int8_precision_errors(exported, tmp_path):
+    with pytest.raises(BackendError, match='ONNX file does not exist'):
+        build_backend(BackendConfig(checkpoint=str(tmp_path / 'x.onnx'), backend='onnxruntime',
+                                    precision='int8'))
+    from vil_tracker_ros.config import ConfigError
+    with pytest.raises(ConfigError, match='int8 needs backend onnxruntime'):
+        BackendConfig(checkpoint=str(exported), precision='int8').validate()
+    with pytest.raises(ConfigError, match='int8 is for CPU inference'):
+        BackendConfig(checkpoint=str(exported), backend='onnxruntime', device='cuda',
+                      precision='int8').validate()
+    with pytest.raises(BackendError, match='int8 is for CPU inference'):
+        OnnxRuntimeBackend(str(exported.with_suffix('.onnx')), device='cuda:0',
+                           precision='int8')
+
+
+def test_the_shipped_precision_is_int8_only_for_onnxruntime_on_the_cpu():
+    from vil_tracker_ros.shipped import default_precision
+    assert default_precision('onnxruntime', 'cpu') == 'int8'
+    assert default_precision('onnxruntime', 'cuda:0') == 'fp32'
+    assert default_precision('torch', 'cpu') == 'fp32'
+    import onnxruntime as ort
+    gpu = 'CUDAExecutionProvider' in ort.get_available_providers()
+    assert default_precision('onnxruntime', 'auto') == ('fp32' if gpu else 'int8')

@@ -25,34 +25,50 @@ def scene(shift=(0.0, 0.0)):
     return img
 
 
+def learnt(cf):
+    return cf.learn(cf.view(scene(), CENTRE, SIZE), CENTRE, SIZE)
+
+
 @pytest.mark.parametrize('shift', [(0, 0), (5, -3), (-8, 6)])
 def test_locate_finds_the_moved_target_around_a_guess(shift):
     cf = CentreFilter()
-    model = cf.learn(scene(), CENTRE, SIZE)
-    found = cf.locate(model, scene(shift), CENTRE, SIZE)
+    found = cf.locate(learnt(cf), cf.view(scene(shift), CENTRE, SIZE), CENTRE, SIZE)
     assert found is not None
     np.testing.assert_allclose(found, (CENTRE[0] + shift[0], CENTRE[1] + shift[1]), atol=1.5)
 
 
 def test_a_peak_beyond_half_a_target_size_is_not_taken():
     cf = CentreFilter()
-    model = cf.learn(scene(), CENTRE, SIZE)
     # the target moved 30 px (0.68 target sizes): visible on the crop, but too far
-    assert cf.locate(model, scene((30, 0)), CENTRE, SIZE) is None
+    assert cf.locate(learnt(cf), cf.view(scene((30, 0)), CENTRE, SIZE), CENTRE, SIZE) is None
 
 
-def test_fuse_takes_its_share_and_leaves_small_targets_and_misses_alone():
+def test_a_view_off_the_target_learns_the_same_filter_as_one_centred_on_it():
+    # the tracker learns on the crop it located on, around the measurement, not the
+    # filtered centre: the filter found from that crop must still find the target
     cf = CentreFilter()
-    model = cf.learn(scene(), CENTRE, SIZE)
+    off = (CENTRE[0] - 6.0, CENTRE[1] + 4.0)
+    model = cf.learn(cf.view(scene(), off, SIZE), CENTRE, SIZE)
+    found = cf.locate(model, cf.view(scene((5, -3)), CENTRE, SIZE), CENTRE, SIZE)
+    np.testing.assert_allclose(found, (CENTRE[0] + 5, CENTRE[1] - 3), atol=1.5)
+
+
+def test_fuse_takes_its_share_and_leaves_misses_alone():
+    cf = CentreFilter()
+    model = learnt(cf)
     measured = np.array([CENTRE[0] - 6.0, CENTRE[1] + 4.0, 48.0, 40.0])   # the network, off
-    half = cf.fuse(model, scene(), measured, SIZE, 0.5)
+    half = cf.fuse(model, cf.view(scene(), measured[:2], SIZE), measured, SIZE, 0.5)
     np.testing.assert_allclose(half[:2], (CENTRE[0] - 3.0, CENTRE[1] + 2.0), atol=1.0)
     np.testing.assert_array_equal(half[2:], measured[2:])
     assert measured[0] == CENTRE[0] - 6.0                   # the input is not changed
-    small = (centre_filter.MIN_TARGET - 1.0,) * 2
-    np.testing.assert_array_equal(cf.fuse(model, scene(), measured, small, 1.0), measured)
     far = np.array([CENTRE[0] - 40.0, CENTRE[1], 48.0, 40.0])  # the target is 40 px away
-    np.testing.assert_array_equal(cf.fuse(model, scene(), far, SIZE, 1.0), far)
+    np.testing.assert_array_equal(cf.fuse(model, cf.view(scene(), far[:2], SIZE), far, SIZE,
+                                          1.0), far)
+
+
+def test_only_targets_of_its_size_count():
+    assert CentreFilter.counts((centre_filter.MIN_TARGET,) * 2)
+    assert not CentreFilter.counts((centre_filter.MIN_TARGET - 1.0,) * 2)
 
 
 def test_only_targets_near_the_size_it_counts_at_are_worth_learning():

@@ -84,6 +84,11 @@ class FakeTracker:
     def reset(self):
         self.box = None
 
+    def learn_pending(self):
+        self.stamps.append(('learn', self.stamps[-1][1]))
+        if self.box is not None and self.box[0] == 7:     # the second tracked frame
+            raise RuntimeError('update failed')
+
 
 class Sink:
     def __init__(self):
@@ -132,7 +137,8 @@ def test_worker_initialises_tracks_and_skips_frames_it_already_saw(worker_env):
     box.put(_frame(3_000))
     assert _wait(lambda: len(sink.results) == 1)
     assert sink.results[0] == (3_000, 6.0, 'tracking')
-    assert tracker.stamps == [('init', 2e-6), ('track', 3e-6)]
+    assert _wait(lambda: len(tracker.stamps) == 3)
+    assert tracker.stamps == [('init', 2e-6), ('track', 3e-6), ('learn', 3e-6)]
     assert sink.statuses == [('tracking', '1')]
     assert worker.status == 'tracking' and worker.track_id == '1'
 
@@ -152,6 +158,24 @@ def test_worker_survives_a_failing_step_and_reset_goes_idle(worker_env):
     assert ok and 'already idle' in message
     worker.update_config('cfg-1')
     assert _wait(lambda: tracker.configs == ['cfg-1'])
+
+
+def test_the_tracker_learns_after_the_result_is_out_and_a_failure_there_is_reported(
+        worker_env):
+    worker, tracker, sink, box, stats, logs = worker_env
+    published = []
+    on_result = sink.on_result
+    sink.on_result = lambda *a: published.append(len(tracker.stamps)) or on_result(*a)
+    worker.request_init(_frame(1), (5, 5, 4, 4))
+    for stamp in (2, 3, 4):
+        box.put(_frame(stamp))
+        assert _wait(lambda: len(sink.results) == stamp - 1)
+    assert _wait(lambda: tracker.stamps.count(('learn', 4e-9)) == 1)
+    # each result went out before the learning of its frame (init, then track + learn)
+    assert published == [2, 4, 6]
+    assert stats.snapshot().get('tracker_errors', 0) == 1      # frame 3's update
+    assert any(key == 'learn_failed' for _, key, _ in logs)
+    assert [r[0] for r in sink.results] == [2, 3, 4]           # tracking went on
 
 
 def test_worker_start_reraises_a_build_failure():

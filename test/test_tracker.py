@@ -666,6 +666,7 @@ def test_the_default_scale_filter_learns_good_frames_and_is_forgotten_when_switc
     first = trk._track.scale_model
     assert first is not None
     trk.track(img, DT)
+    trk.learn_pending()
     assert trk._track.scale_model is not first      # a running average of good frames
     trk.cfg = TrackerConfig(template_update_interval=0, scale_filter_weight=0.0)
     trk.track(img, 2 * DT)
@@ -707,6 +708,42 @@ def test_the_centre_filter_pulls_a_biased_network_centre_back(weight):
     else:
         assert abs(error) < 1.5
         assert trk._track.centre_model is not None
+
+
+def test_the_centre_filter_crops_once_per_frame_and_learns_where_it_located():
+    trk, _ = make(appearance_weight=0.0, scale_filter_weight=0.0)
+    views = []
+    view = trk.centre_filter.view
+    trk.centre_filter.view = lambda *args: views.append(view(*args)) or views[-1]
+    learnt = []
+    learn = trk.centre_filter.learn
+    trk.centre_filter.learn = lambda v, *args: learnt.append(v) or learn(v, *args)
+    box0 = (100.0, 80.0, 40.0, 36.0)
+    trk.initialize(textured_frame(box0), box0, stamp=0.0)
+    for k in range(1, 4):
+        views.clear()
+        learnt.clear()
+        assert trk.track(textured_frame(box0), k * DT).accepted
+        trk.learn_pending()
+        assert len(views) == len(learnt) == 1 and learnt[0] is views[0]   # one crop
+
+
+def test_learning_waits_for_learn_pending_or_the_next_frame_and_changes_nothing_else():
+    frames = [textured_frame((100.0 + 2 * k, 80.0 + k, 40.0, 36.0)) for k in range(8)]
+    runs = []
+    for eager in (True, False):
+        trk, _ = make(appearance_weight=0.0)
+        trk.initialize(frames[0], (100.0, 80.0, 40.0, 36.0), stamp=0.0)
+        boxes = []
+        for k in range(1, 8):
+            before = trk._track.scale_model
+            boxes.append(trk.track(frames[k], k * DT).box)
+            if eager:     # everything learnt so far: the frame's result came before its update
+                assert trk._track.scale_model is before
+                trk.learn_pending()
+                assert trk._track.scale_model is not before
+        runs.append(boxes)
+    np.testing.assert_array_equal(runs[0], runs[1])
 
 
 def test_a_small_target_keeps_its_first_centre_filter():

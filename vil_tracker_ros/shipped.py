@@ -1,7 +1,7 @@
 # Copyright 2026 The vil_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 
-"""The shipped default model and how checkpoint names are resolved.
+"""The shipped default model and precision, and how checkpoint names are resolved.
 
 One place for both, so the node (``config/tracker.yaml``), ``vil-tracker-eval``,
 ``vil-tracker-bag-eval``, the demo and the benchmark always agree on what "the default
@@ -22,6 +22,25 @@ DEFAULT_CHECKPOINT = 'vil_cpu_synthetic.pt'
 SOURCE_WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'weights')
 # A source checkout holds config/ and launch/ one level above the Python package.
 SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def default_precision(backend: str, device: str = 'cpu') -> str:
+    """Return the precision the shipped configuration runs ``backend`` at on ``device``.
+
+    onnxruntime on the CPU runs the int8 twin of the exported graph (``model/quantize.py``;
+    config/tracker.yaml); everything else runs fp32. ``auto`` counts as the CPU unless
+    onnxruntime has a CUDA provider.
+    """
+    if backend != 'onnxruntime' or device.startswith('cuda'):
+        return 'fp32'
+    if device == 'auto':
+        try:
+            import onnxruntime
+        except ImportError:
+            return 'fp32'    # the backend will say that onnxruntime is missing
+        if 'CUDAExecutionProvider' in onnxruntime.get_available_providers():
+            return 'fp32'
+    return 'int8'
 
 
 def share_dir() -> str:

@@ -19,7 +19,7 @@ class BackendConfig:
 
     checkpoint: str = ''
     device: str = 'auto'          # auto | cpu | cuda | cuda:N
-    precision: str = 'fp32'       # fp32 | fp16 | bf16
+    precision: str = 'fp32'       # fp32 | fp16 | bf16 (torch) | int8 (onnxruntime)
     backend: str = 'torch'        # torch | onnxruntime
     threads: int = 0              # 0: library default
 
@@ -28,8 +28,12 @@ class BackendConfig:
         ok = dev in ('auto', 'cpu', 'cuda') or (
             dev.startswith('cuda:') and dev[5:].isdigit())
         _check(ok, 'device', f'must be auto, cpu, cuda or cuda:N, got {dev!r}')
-        _check(self.precision in ('fp32', 'fp16', 'bf16'), 'precision',
-               f'must be fp32, fp16 or bf16, got {self.precision!r}')
+        _check(self.precision in ('fp32', 'fp16', 'bf16', 'int8'), 'precision',
+               f'must be fp32, fp16, bf16 or int8, got {self.precision!r}')
+        _check(self.precision != 'int8' or self.backend == 'onnxruntime', 'precision',
+               'int8 needs backend onnxruntime (it runs the int8 twin of the exported graph)')
+        _check(self.precision != 'int8' or not dev.startswith('cuda'), 'precision',
+               f'int8 is for CPU inference; device {dev!r} wants fp32 (or torch fp16/bf16)')
         _check(self.backend in ('torch', 'onnxruntime'), 'backend',
                f'must be torch or onnxruntime, got {self.backend!r}')
         _check(0 <= self.threads <= 256, 'threads', f'must be in [0, 256], got {self.threads}')

@@ -152,13 +152,15 @@ class TorchBackend:
 
 
 class OnnxRuntimeBackend:
-    """The graphs ``vil-tracker-export`` writes, on onnxruntime (fp32).
+    """The graphs ``vil-tracker-export`` writes, on onnxruntime (fp32 or their int8 twin).
 
     ``<name>.onnx`` is the per-frame track graph (inputs ``search``, ``ctx_in``,
     ``ctx_weight`` and the flattened template state; outputs named as the
     ``TrackerOutput`` fields) and ``<name>.template.onnx`` encodes the template
     crop into that state. A missing temporal context is fed as zeros with
     ``ctx_weight`` 0, which the exporter defines as "no context".
+    ``precision`` names what the graph holds ('int8': ``model/quantize.py``'s twin, which
+    ``build_backend`` makes); the graph is run as it is.
     """
 
     name = 'onnxruntime'
@@ -172,17 +174,22 @@ class OnnxRuntimeBackend:
                                f'{exc}') from exc
         from vil_tracker_ros.model.export import template_path_for
         from vil_tracker_ros.model.tracker_net import OUTPUT_NAMES
-        if precision != 'fp32':
-            raise BackendError(f'backend onnxruntime runs the exported fp32 graph; '
-                               f'precision {precision!r} is not supported (use fp32, or the '
-                               f'torch backend for fp16/bf16)')
+        if precision not in ('fp32', 'int8'):
+            raise BackendError(f'backend onnxruntime runs the exported fp32 graph or its int8 '
+                               f'twin; precision {precision!r} is not supported (use fp32 or '
+                               f'int8, or the torch backend for fp16/bf16)')
+        self.precision = precision
         track_path = str(onnx_path)
         template_path = str(template_path_for(Path(track_path)))
         for path in (track_path, template_path):
             if not os.path.isfile(path):
                 raise BackendError(f'{path}: ONNX file does not exist (vil-tracker-export '
                                    f'writes <name>.onnx and <name>.template.onnx)')
-        providers = self._providers(ort, device)
+        if precision == 'int8' and device.startswith('cuda'):
+            raise BackendError(f'precision int8 is for CPU inference; device {device!r} '
+                               f'wants fp32 (or the torch backend with fp16/bf16)')
+        # an int8 twin runs on the CPU also where 'auto' would pick a GPU
+        providers = self._providers(ort, 'cpu' if precision == 'int8' else device)
         opts = ort.SessionOptions()
         if threads > 0:
             opts.intra_op_num_threads = threads
@@ -266,6 +273,17 @@ def _export_to_cache(checkpoint: str) -> str:
         raise BackendError(f'{checkpoint}: exporting the ONNX graphs failed: {exc}') from exc
 
 
+def _quantize_to_cache(onnx_path: str) -> str:
+    from vil_tracker_ros.core.onnx_cache import quantized_graph
+    try:
+        return quantized_graph(onnx_path)
+    except FileNotFoundError as exc:
+        raise BackendError(f'{exc} (vil-tracker-export writes <name>.onnx and '
+                           f'<name>.template.onnx)') from exc
+    except (ImportError, OSError, RuntimeError) as exc:
+        raise BackendError(f'{onnx_path}: quantising the graph to int8 failed: {exc}') from exc
+
+
 def build_backend(cfg: BackendConfig, onnx_path: Optional[str] = None) -> TrackingBackend:
     """Build the backend ``cfg`` selects.
 
@@ -274,7 +292,8 @@ def build_backend(cfg: BackendConfig, onnx_path: Optional[str] = None) -> Tracki
     ends in ``.onnx``, else the checkpoint path with its suffix replaced by
     ``.onnx`` (export next to the checkpoint: ``vil-tracker-export --checkpoint
     ck.pt --output ck.onnx``). The template graph ``<name>.template.onnx`` must
-    sit beside it.
+    sit beside it. Precision int8 runs that graph's int8 twin, quantised once into the
+    cache (``core/onnx_cache.py``).
     """
     cfg.validate()
     if not cfg.checkpoint:
@@ -296,5 +315,7 @@ def build_backend(cfg: BackendConfig, onnx_path: Optional[str] = None) -> Tracki
         onnx_path = cfg.checkpoint if ext == '.onnx' else root + '.onnx'
         if ext != '.onnx' and not os.path.isfile(onnx_path):
             onnx_path = _export_to_cache(cfg.checkpoint)
+    if cfg.precision == 'int8':
+        onnx_path = _quantize_to_cache(onnx_path)
     return OnnxRuntimeBackend(onnx_path, device=cfg.device, precision=cfg.precision,
                               threads=cfg.threads)

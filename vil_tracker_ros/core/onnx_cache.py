@@ -9,6 +9,9 @@ are exported from the checkpoint the first time it is used, checked for parity a
 and cached under a name that includes the checkpoint's SHA-256, so a changed checkpoint is
 never served a stale graph.
 
+With ``model.precision`` int8, ``quantized_graph`` also writes the int8 twin of such a
+graph (``model/quantize.py``), cached under the fp32 graph's SHA-256 and the scheme's name.
+
 Cache directory: ``$VIL_TRACKER_CACHE``, else ``$XDG_CACHE_HOME/vil_tracker_ros``, else
 ``~/.cache/vil_tracker_ros``.
 """
@@ -65,3 +68,31 @@ def exported_graph(checkpoint: str) -> str:
     log.info('exported %s to %s (onnxruntime parity: max abs diff %.2g)', checkpoint, track,
              max(diffs.values()))
     return str(track)
+
+
+def quantized_graph(track_path: str) -> str:
+    """Path of the int8 twin of the fp32 track graph ``track_path`` (quantising it if not cached).
+
+    Raises FileNotFoundError for a missing graph and RuntimeError if the twin disagrees with
+    its source (``model.quantize.check_agreement``).
+    """
+    from vil_tracker_ros.model.export import template_path_for
+    from vil_tracker_ros.model.quantize import check_agreement, quantize_track_graph, SCHEME
+
+    if not os.path.isfile(track_path):
+        raise FileNotFoundError(f'{track_path}: ONNX file does not exist')
+    stem = Path(track_path).stem
+    target = cache_dir() / 'onnx' / f'{stem}-{_sha256(track_path)[:16]}.{SCHEME}.onnx'
+    template = template_path_for(target)
+    if target.is_file() and template.is_file():
+        return str(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        tmp_target = Path(tmp) / target.name
+        quantize_track_graph(Path(track_path), tmp_target)
+        diffs = check_agreement(Path(track_path), tmp_target)
+        os.replace(template_path_for(tmp_target), template)
+        os.replace(tmp_target, target)
+    log.info('quantised %s to %s (int8 against fp32: max abs diff %.2g)', track_path, target,
+             max(diffs.values()))
+    return str(target)

@@ -169,6 +169,18 @@ class ScaleFilter:
         log_factor = (peak + shift - (self.num_scales - 1) / 2.0) * math.log(self.step)
         return math.exp(log_factor), float(response[peak])
 
+    def fuse(self, model: ScaleModel, image: np.ndarray, measured: np.ndarray,
+             size: Tuple[float, float], weight: float) -> np.ndarray:
+        """Blend the size of ``measured`` (cx, cy, w, h) with this filter's, in log.
+
+        The filter searches around the measured centre, relative to ``size`` (w, h; the
+        predicted box's), whose aspect ratio it keeps; ``weight`` is its share.
+        """
+        factor, _ = self.estimate(model, image, (float(measured[0]), float(measured[1])), size)
+        fused = np.exp((1.0 - weight) * np.log(np.maximum(measured[2:4], 1e-6))
+                       + weight * np.log(np.asarray(size, dtype=np.float64) * factor))
+        return np.concatenate([measured[:2], fused])
+
 
 def _cut_replicate(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
     """``image[y0:y1, x0:x1]`` with the border replicated where the box leaves the image."""

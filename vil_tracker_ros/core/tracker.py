@@ -50,8 +50,9 @@ Policy:
   > 0 (default 0) also on good frames (not while lost, nor where it overruled the
   network's own peak), as a running average;
 * the scale and centre filters are learnt around the initial box, then on every good frame
-  around the filtered box (running averages; not while lost; the centre filter not for
-  targets too small for it to count, ``CentreFilter.worth_learning``);
+  at the filtered box (running averages; not while lost; the centre filter not for
+  targets too small for it to count, ``CentreFilter.worth_learning``, and on the crop it
+  located on where there is one);
 * the template is re-encoded around the filtered box once at least
   ``template_update_interval`` frames have passed since the last (re)encode, on the first
   good frame with confidence >= ``template_update_confidence`` (off by default, interval
@@ -75,11 +76,11 @@ import numpy as np
 from vil_tracker_ros.config import KalmanConfig, TrackerConfig
 from vil_tracker_ros.core.appearance_filter import AppearanceFilter
 from vil_tracker_ros.core.backend import TrackingBackend
-from vil_tracker_ros.core.centre_filter import CentreFilter
+from vil_tracker_ros.core.centre_filter import CentreFilter, CentreView
 from vil_tracker_ros.core.kalman import KalmanFilter
 from vil_tracker_ros.core.preprocess import crop_region
-from vil_tracker_ros.core.scale_filter import ScaleFilter, ScaleModel
-from vil_tracker_ros.core.search_region import global_search_centres
+from vil_tracker_ros.core.relocate import relocate
+from vil_tracker_ros.core.scale_filter import ScaleFilter
 from vil_tracker_ros.core.searcher import Searcher
 from vil_tracker_ros.core.track_state import check_image, check_stamp, SearchOutcome
 from vil_tracker_ros.core.track_state import StampOrderError, TrackResult, TrackState, TrackStatus
@@ -102,6 +103,7 @@ class SingleObjectTracker:
         self.template_size = int(backend.template_size)
         self.search_size = int(backend.search_size)
         self._track: Optional[TrackState] = None
+        self._pending: Optional[Callable[[], None]] = None    # see learn_pending
         self._last_id = 0
         self.appearance = AppearanceFilter(self.search_size)
         self.searcher = Searcher(backend, self.appearance)
@@ -125,6 +127,18 @@ class SingleObjectTracker:
     def reset(self) -> None:
         """Stop tracking and go idle (the next track id still increases)."""
         self._track = None
+        self._pending = None
+
+    def learn_pending(self) -> None:
+        """Update the scale and centre filters with the last tracked frame, if not done yet.
+
+        ``track`` returns its result before this learning, which only the next frame needs,
+        and does it first thing on that frame. A caller that publishes the result first
+        (the node) calls this right after, so that the learning stays off the latency.
+        """
+        learn, self._pending = self._pending, None
+        if learn is not None:
+            learn()
 
     # ------------------------------------------------------------ initialise
 
@@ -157,9 +171,12 @@ class SingleObjectTracker:
         size = np.maximum(mean[2:4], _MIN_CROP_BOX)
         scale_model = (self.scale_filter.learn(image, mean[:2], size)
                        if self.cfg.scale_filter_weight > 0.0 else None)
-        centre_model = (self.centre_filter.learn(image, mean[:2], size)
-                        if self.cfg.centre_filter_weight > 0.0 else None)
+        centre_model = None
+        if self.cfg.centre_filter_weight > 0.0:
+            view = self.centre_filter.view(image, mean[:2], size)
+            centre_model = self.centre_filter.learn(view, mean[:2], size)
         self._last_id += 1
+        self._pending = None                 # the previous track's learning
         self._track = TrackState(track_id=self._last_id, stamp=stamp, mean=mean, cov=cov,
                                  template_state=template_state,
                                  initial_template_state=template_state,
@@ -178,6 +195,7 @@ class SingleObjectTracker:
     def track(self, image: np.ndarray, stamp: float) -> TrackResult:
         """Process one frame; returns an ``idle`` result when no target is set."""
         t_start = time.perf_counter()
+        self.learn_pending()
         check_image(image)
         stamp = check_stamp(stamp)
         tr = self._track
@@ -200,7 +218,7 @@ class SingleObjectTracker:
         timings['predict'] = (time.perf_counter() - t) * 1e3
 
         # 2-4. search around the prediction (kept on the image, with a sane size); a lost
-        # target is searched for by ``_relocate``
+        # target is searched for by ``core/relocate.py``
         lost = tr.status == TrackStatus.LOST
         limit = 2.0 * max(width, height)
         centre = (float(np.clip(mean[0], 0.0, width)), float(np.clip(mean[1], 0.0, height)))
@@ -212,8 +230,11 @@ class SingleObjectTracker:
         search = functools.partial(self.searcher.search, image, template, tr.temporal_ctx)
         global_search = False
         if lost:
-            best, global_search = self._relocate(search, tr, centre, (bw, bh), width, height,
-                                                 timings)
+            # the filter's response counts only against its typical peak on good frames: a
+            # crop's own maximum would make anything look like the target
+            appearance = self._appearance(tr) if tr.appearance_peak > 0.0 else None
+            best, global_search = relocate(search, self.cfg, tr, centre, (bw, bh),
+                                           (width, height), timings, appearance)
         else:
             best = search(centre, (bw, bh), tr.search_factor, self.cfg.hann_weight, timings,
                           self._appearance(tr))
@@ -222,11 +243,15 @@ class SingleObjectTracker:
         # 5. gate and update
         t = time.perf_counter()
         z = xywh_to_cxcywh(blend_aspect(raw_box, tr.initial_log_aspect, self.cfg.aspect_prior))
-        if not lost and tr.centre_model is not None and self.cfg.centre_filter_weight > 0.0:
-            z = self.centre_filter.fuse(tr.centre_model, image, z, (bw, bh),
+        centre_view = None      # the centre filter's crop around z, also learnt on below
+        if (not lost and tr.centre_model is not None and self.cfg.centre_filter_weight > 0.0
+                and CentreFilter.counts((bw, bh))):
+            centre_view = self.centre_filter.view(image, z[:2], (bw, bh))
+            z = self.centre_filter.fuse(tr.centre_model, centre_view, z, (bw, bh),
                                         self.cfg.centre_filter_weight)
         if not lost and tr.scale_model is not None and self.cfg.scale_filter_weight > 0.0:
-            z = self._fuse_scale(image, tr.scale_model, z, (bw, bh))
+            z = self.scale_filter.fuse(tr.scale_model, image, z, (bw, bh),
+                                       self.cfg.scale_filter_weight)
         r_mat = self.kf.measurement_noise(mean, out.log_var, transform.side)
         distance = self.kf.gating_distance(mean, cov, z, r_mat)
         gated = not self.kf.gate(distance)
@@ -250,8 +275,9 @@ class SingleObjectTracker:
             # not from a frame where the filter overruled the network: it would learn
             # whatever it had pulled the track onto
             self._learn_appearance(new, tr, best)
-        if accepted and not lost:
-            self._learn_target(new, tr, image)
+        learn = None
+        if accepted and not lost:      # for the next frame: see learn_pending
+            learn = functools.partial(self._learn_target, new, tr, image, centre_view)
         if self.cfg.scale_filter_weight <= 0.0:
             new.scale_model = None                 # off: forget it
         if self.cfg.centre_filter_weight <= 0.0:
@@ -288,6 +314,7 @@ class SingleObjectTracker:
         timings['total'] = (time.perf_counter() - t_start) * 1e3
 
         self._track = new   # commit only after every step succeeded
+        self._pending = learn
         return self._result(new, image.shape, raw_box=raw_box, confidence=confidence,
                             accepted=accepted, gated=gated, gate_distance=distance,
                             search_factor=tr.search_factor, template_updated=template_updated,
@@ -310,11 +337,18 @@ class SingleObjectTracker:
         else:
             new.appearance_model = AppearanceFilter.blend(old.appearance_model, learnt, rate)
 
-    def _learn_target(self, new: TrackState, old: TrackState, image: np.ndarray) -> None:
-        """Blend this frame's centre and scale filters (those on) into the track's."""
+    def _learn_target(self, new: TrackState, old: TrackState, image: np.ndarray,
+                      centre_view: Optional[CentreView]) -> None:
+        """Blend this frame's centre and scale filters (those on) into the track's.
+
+        The centre filter learns on ``centre_view`` (this frame's crop around the
+        measurement) when there is one, else on a crop around the filtered box.
+        """
         size = np.maximum(new.mean[2:4], _MIN_CROP_BOX)
         if self.cfg.centre_filter_weight > 0.0 and CentreFilter.worth_learning(size):
-            learnt = self.centre_filter.learn(image, new.mean[:2], size)
+            if centre_view is None:
+                centre_view = self.centre_filter.view(image, new.mean[:2], size)
+            learnt = self.centre_filter.learn(centre_view, new.mean[:2], size)
             new.centre_model = learnt if old.centre_model is None else AppearanceFilter.blend(
                 old.centre_model, learnt, self.cfg.centre_filter_learning_rate)
         if self.cfg.scale_filter_weight <= 0.0:
@@ -327,60 +361,11 @@ class SingleObjectTracker:
             learnt = self.scale_filter.learn(image, new.mean[:2], size, old.scale_model.shape)
             new.scale_model = ScaleFilter.blend(old.scale_model, learnt, rate)
 
-    def _fuse_scale(self, image: np.ndarray, model: ScaleModel, z: np.ndarray,
-                    size: tuple) -> np.ndarray:
-        """Blend the measured size of ``z`` (cx, cy, w, h) with the scale filter's, in log.
-
-        The filter searches around the measured centre, relative to the predicted ``size``
-        (w, h), and keeps its aspect ratio.
-        """
-        factor, _ = self.scale_filter.estimate(model, image, z[:2], size)
-        weight = self.cfg.scale_filter_weight
-        fused = np.exp((1.0 - weight) * np.log(np.maximum(z[2:4], 1e-6))
-                       + weight * np.log(np.asarray(size) * factor))
-        return np.concatenate([z[:2], fused])
-
     def _appearance(self, tr: TrackState) -> Optional[tuple]:
         """Return the appearance filter a search blends in: (model, typical peak, share)."""
         if self.cfg.appearance_weight <= 0.0:
             return None
         return tr.appearance_model, tr.appearance_peak, self.cfg.appearance_weight
-
-    def _relocate(self, search: Callable[..., SearchOutcome], tr: TrackState, centre: tuple,
-                  size: tuple, width: int, height: int, timings: Dict[str, float]) -> tuple:
-        """Search for a lost target; returns (the chosen search, whether it tiled the image).
-
-        With ``confirm_redetection`` it first searches like a tracked frame around the last
-        position; if that is not confident enough, the widened (and global) search proposes
-        a candidate, and a search like a tracked frame around it decides.
-        """
-        cfg = self.cfg
-        # the filter's response counts only against its typical peak on good frames: a
-        # crop's own maximum would make anything look like the target
-        appearance = self._appearance(tr) if tr.appearance_peak > 0.0 else None
-        local = None
-        if cfg.confirm_redetection:
-            local = search(centre, size, cfg.search_factor, cfg.hann_weight, timings,
-                           appearance)
-            if local.confidence >= cfg.reacquire_confidence:
-                return local, False
-        wide = None
-        if local is None or tr.search_factor > cfg.search_factor:
-            wide = search(centre, size, tr.search_factor, 0.0, timings)
-        interval = cfg.global_search_interval
-        global_search = interval > 0 and (tr.bad_frames - cfg.lost_frames) % interval == 0
-        if global_search:
-            for tile in global_search_centres(width, height, size, cfg.search_factor,
-                                              cfg.global_search_max_tiles):
-                found = search(tile, size, cfg.search_factor, 0.0, timings)
-                if wide is None or found.confidence > wide.confidence:
-                    wide = found
-        if local is None or wide is None or wide.confidence < cfg.lost_confidence:
-            return (wide if local is None else local), global_search
-        x, y, w, h = wide.raw_box
-        again = search((x + w / 2.0, y + h / 2.0), size, cfg.search_factor, cfg.hann_weight,
-                       timings, appearance)
-        return (again if again.confidence > local.confidence else local), global_search
 
     @staticmethod
     def _result(tr: TrackState, shape: tuple, **kw: Any) -> TrackResult:

@@ -42,7 +42,7 @@ from vil_tracker_ros.data.datasets import DatasetError, load_dataset, read_boxes
 from vil_tracker_ros.data.sequence import Sequence
 from vil_tracker_ros.eval import metrics, report
 from vil_tracker_ros.eval.baselines import OPENCV_TRACKERS, OpenCVTracker
-from vil_tracker_ros.shipped import DEFAULT_CHECKPOINT, resolve_checkpoint
+from vil_tracker_ros.shipped import DEFAULT_CHECKPOINT, default_precision, resolve_checkpoint
 
 DATASETS = ('lasot', 'uav123', 'dtb70', 'visdrone', 'got10k', 'otb', 'trackingnet')
 TRACKERS = ('vil',) + tuple(f'opencv-{k}' for k in OPENCV_TRACKERS)
@@ -268,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--checkpoint', default=None,
                    help='vil: model checkpoint (default: the one shipped in weights/)')
     p.add_argument('--device', default='auto', help='vil: auto | cpu | cuda | cuda:N')
-    p.add_argument('--precision', default='fp32', choices=('fp32', 'fp16', 'bf16'))
+    p.add_argument('--precision', default=None, choices=('fp32', 'fp16', 'bf16', 'int8'),
+                   help="vil: default: the node's, int8 for onnxruntime on the CPU, else fp32")
     p.add_argument('--backend', default='onnxruntime', choices=('torch', 'onnxruntime'),
                    help="vil: the node's default, onnxruntime (CPU), or torch (for a GPU)")
     p.add_argument('--threads', type=int, default=0, help='vil: CPU threads (0 = default)')
@@ -296,7 +297,8 @@ def main(argv: Optional[SequenceT[str]] = None) -> int:
         parser.error(f'--workers must be >= 1, got {args.workers}')
     if args.frame_rate <= 0:
         parser.error(f'--frame-rate must be > 0, got {args.frame_rate}')
-    spec = TrackerSpec(args.tracker, device=args.device, precision=args.precision,
+    precision = args.precision or default_precision(args.backend, args.device)
+    spec = TrackerSpec(args.tracker, device=args.device, precision=precision,
                        backend=args.backend, threads=args.threads,
                        settings=tuple(args.settings))
     if args.settings and args.tracker != 'vil':

@@ -293,7 +293,7 @@ class InferenceWorker:
         try:
             t_step = time.perf_counter()
             result = self._tracker.track(frame.rgb, frame.stamp_s)
-            self._stats.record_step(time.perf_counter() - t_step)
+            step_s = time.perf_counter() - t_step
         except Exception as err:  # a bad step must not end tracking for good
             self._stats.count('tracker_errors')
             self._log('error', 'track_failed',
@@ -310,6 +310,22 @@ class InferenceWorker:
         else:
             self._report(self._sink.on_result, frame, result, status)
         self._stats.record(time.monotonic() - frame.received)
+        self._learn_pending(frame, step_s)
+
+    def _learn_pending(self, frame: Frame, step_s: float) -> None:
+        """Let the tracker learn from the frame for the next one, now that its result is out.
+
+        The step statistics count the learning as part of the step.
+        """
+        t_learn = time.perf_counter()
+        try:
+            self._tracker.learn_pending()
+        except Exception as err:  # as a failed step: counted and logged, tracking goes on
+            self._stats.count('tracker_errors')
+            self._log('error', 'learn_failed',
+                      f'tracker update failed after frame {frame.stamp_ns} ns: '
+                      f'{type(err).__name__}: {err}')
+        self._stats.record_step(step_s + time.perf_counter() - t_learn)
 
     def _set_status(self, status: str, force: bool = False) -> None:
         if status != self._status or force:

@@ -24,8 +24,10 @@ DOCS: Dict[str, Doc] = {
         'Checkpoint file (.pt, or .onnx with backend onnxruntime). A relative path that does not '
         "exist in the working directory is looked up in the package's weights/ directory."),
     'model.device': Doc('Inference device.', choices='auto, cpu, cuda, cuda:N'),
-    'model.precision': Doc('Inference precision (bf16 only where the hardware supports it).',
-                           choices='fp32, fp16, bf16'),
+    'model.precision': Doc(
+        'Inference precision: fp32; fp16 (torch, CUDA) or bf16 (torch, where the hardware '
+        'supports it); int8 (onnxruntime on the CPU: the exported graph with int8 MatMul '
+        'weights, quantised once into the cache).', choices='fp32, fp16, bf16, int8'),
     'model.backend': Doc('Inference runtime.', choices='torch, onnxruntime'),
     'model.threads': Doc('CPU threads for inference; 0 keeps the library default.', 0, 256),
     'tracker.search_factor': Doc('Search crop side / target side.', 1.0, 16.0),
