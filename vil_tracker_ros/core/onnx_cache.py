@@ -23,6 +23,7 @@ import logging
 import os
 from pathlib import Path
 import tempfile
+from typing import Callable, Dict
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,27 @@ def _sha256(path: str) -> str:
     return digest.hexdigest()
 
 
+def _cached(track: Path) -> bool:
+    from vil_tracker_ros.model.export import template_path_for
+    return track.is_file() and template_path_for(track).is_file()
+
+
+def _write_pair(track: Path, make: Callable[[Path], Dict[str, float]]) -> Dict[str, float]:
+    """Write a track graph and its template graph as ``track`` through a private folder.
+
+    ``make(path)`` writes the pair as ``path`` and returns its check's differences. The
+    pair is renamed into place only after that, so a concurrent user never sees half a pair.
+    """
+    from vil_tracker_ros.model.export import template_path_for
+    track.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=track.parent) as tmp:
+        tmp_track = Path(tmp) / track.name
+        diffs = make(tmp_track)
+        os.replace(template_path_for(tmp_track), template_path_for(track))
+        os.replace(tmp_track, track)
+    return diffs
+
+
 def exported_graph(checkpoint: str) -> str:
     """Path of the track graph exported from ``checkpoint`` (exporting it if not cached).
 
@@ -49,22 +71,18 @@ def exported_graph(checkpoint: str) -> str:
     onnxruntime parity check.
     """
     from vil_tracker_ros.model import load_checkpoint
-    from vil_tracker_ros.model.export import check_parity, export_onnx, template_path_for
+    from vil_tracker_ros.model.export import check_parity, export_onnx
 
     stem = Path(checkpoint).stem
     track = cache_dir() / 'onnx' / f'{stem}-{_sha256(checkpoint)[:16]}.onnx'
-    template = template_path_for(track)
-    if track.is_file() and template.is_file():
+    if _cached(track):
         return str(track)
-    track.parent.mkdir(parents=True, exist_ok=True)
     model, _ = load_checkpoint(checkpoint, map_location='cpu')
-    # Export under a private name, then rename: a concurrent user never sees half a file.
-    with tempfile.TemporaryDirectory(dir=track.parent) as tmp:
-        tmp_track = Path(tmp) / track.name
-        export_onnx(model, tmp_track)
-        diffs = check_parity(model, tmp_track)
-        os.replace(template_path_for(tmp_track), template)
-        os.replace(tmp_track, track)
+
+    def export(path: Path) -> Dict[str, float]:
+        export_onnx(model, path)
+        return check_parity(model, path)
+    diffs = _write_pair(track, export)
     log.info('exported %s to %s (onnxruntime parity: max abs diff %.2g)', checkpoint, track,
              max(diffs.values()))
     return str(track)
@@ -76,23 +94,19 @@ def quantized_graph(track_path: str) -> str:
     Raises FileNotFoundError for a missing graph and RuntimeError if the twin disagrees with
     its source (``model.quantize.check_agreement``).
     """
-    from vil_tracker_ros.model.export import template_path_for
     from vil_tracker_ros.model.quantize import check_agreement, quantize_track_graph, SCHEME
 
     if not os.path.isfile(track_path):
         raise FileNotFoundError(f'{track_path}: ONNX file does not exist')
     stem = Path(track_path).stem
     target = cache_dir() / 'onnx' / f'{stem}-{_sha256(track_path)[:16]}.{SCHEME}.onnx'
-    template = template_path_for(target)
-    if target.is_file() and template.is_file():
+    if _cached(target):
         return str(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        tmp_target = Path(tmp) / target.name
-        quantize_track_graph(Path(track_path), tmp_target)
-        diffs = check_agreement(Path(track_path), tmp_target)
-        os.replace(template_path_for(tmp_target), template)
-        os.replace(tmp_target, target)
+
+    def quantize(path: Path) -> Dict[str, float]:
+        quantize_track_graph(Path(track_path), path)
+        return check_agreement(Path(track_path), path)
+    diffs = _write_pair(target, quantize)
     log.info('quantised %s to %s (int8 against fp32: max abs diff %.2g)', track_path, target,
              max(diffs.values()))
     return str(target)

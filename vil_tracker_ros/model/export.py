@@ -179,20 +179,28 @@ def check_parity(model: ViLTracker, track_path: Path, seed: int = 0,
     template = torch.randn(1, 3, cfg.template_size, cfg.template_size, generator=gen)
     search = torch.randn(1, 3, cfg.search_size, cfg.search_size, generator=gen)
     runtime = OnnxTracker(track_path)
-    diffs = {}
     with torch.no_grad():
         ref0 = model.track(model.encode_template(template), search)
         ref1 = model.track(model.encode_template(template), search, ref0.temporal_ctx)
     state = runtime.encode_template(template)
     got0 = runtime.track(state, search)
     got1 = runtime.track(state, search, ref0.temporal_ctx)
-    for tag, ref, got in (('no_ctx', ref0, got0), ('ctx', ref1, got1)):
+    return compare_outputs((ref0, ref1), (got0, got1), tol, 'onnxruntime parity failed')
+
+
+def compare_outputs(refs: Sequence[TrackerOutput], gots: Sequence[TrackerOutput], tol: float,
+                    failure: str) -> Dict[str, float]:
+    """Max |ref - got| of boxes and scores, without and with temporal context (in that order).
+
+    Raises RuntimeError starting with ``failure`` when one exceeds ``tol``.
+    """
+    diffs = {}
+    for tag, ref, got in zip(('no_ctx', 'ctx'), refs, gots):
         for name in ('boxes', 'scores'):
             diffs[f'{tag}_{name}'] = float((getattr(ref, name) - getattr(got, name)).abs().max())
     worst = max(diffs.values())
     if not worst <= tol:
-        raise RuntimeError(f'onnxruntime parity failed: max abs diff {worst:.3g} > {tol} '
-                           f'({diffs})')
+        raise RuntimeError(f'{failure}: max abs diff {worst:.3g} > {tol} ({diffs})')
     return diffs
 
 

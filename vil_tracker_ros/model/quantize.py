@@ -68,7 +68,7 @@ def check_agreement(fp32_path: Path, int8_path: Path, seed: int = 0,
 
     Raises RuntimeError above ``tol``: a twin that far off was quantised wrongly.
     """
-    from vil_tracker_ros.model.export import OnnxTracker
+    from vil_tracker_ros.model.export import compare_outputs, OnnxTracker
     fp32, int8 = OnnxTracker(Path(fp32_path)), OnnxTracker(Path(int8_path))
     cfg = fp32.cfg
     rng = np.random.default_rng(seed)
@@ -78,12 +78,5 @@ def check_agreement(fp32_path: Path, int8_path: Path, seed: int = 0,
     ref0, got0 = fp32.track(ref_state, search), int8.track(got_state, search)
     ref1 = fp32.track(ref_state, search, ref0.temporal_ctx)
     got1 = int8.track(got_state, search, ref0.temporal_ctx)
-    diffs = {}
-    for tag, ref, got in (('no_ctx', ref0, got0), ('ctx', ref1, got1)):
-        for name in ('boxes', 'scores'):
-            diffs[f'{tag}_{name}'] = float((getattr(ref, name) - getattr(got, name)).abs().max())
-    worst = max(diffs.values())
-    if not worst <= tol:
-        raise RuntimeError(f'int8 graph disagrees with its fp32 source: max abs diff '
-                           f'{worst:.3g} > {tol} ({diffs})')
-    return diffs
+    return compare_outputs((ref0, ref1), (got0, got1), tol,
+                           'int8 graph disagrees with its fp32 source')
