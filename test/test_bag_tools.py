@@ -298,7 +298,7 @@ def test_repeated_stamp_is_skipped_not_fatal(datasets, checkpoint, tmp_path):
         for i, stamp in enumerate(stamps):
             writer.write('/cam', i, bag_io.image_message(sequence.frame(i), stamp, 'cam'))
     args = SimpleNamespace(tracker='vil', checkpoint=checkpoint, device='cpu',
-                           backend='torch', threads=1)
+                           backend='torch', precision=None, threads=1)
     run = bag_replay.run_offline(str(bag), '/cam', bag_replay.GroundTruth.none(),
                                  bag_replay.build_tracker(args), init_box=sequence.gt[0])
     assert run.extra['stamp_order_errors'] == 1

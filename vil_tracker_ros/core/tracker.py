@@ -52,7 +52,8 @@ Policy:
 * the scale and centre filters are learnt around the initial box, then on every good frame
   at the filtered box (running averages; not while lost; the centre filter not for
   targets too small for it to count, ``CentreFilter.worth_learning``, and on the crop it
-  located on where there is one);
+  located on where there is one). That learning waits until after ``track`` returns: the
+  next ``track`` or a ``learn_pending`` call (the node's, once it has published) does it;
 * the template is re-encoded around the filtered box once at least
   ``template_update_interval`` frames have passed since the last (re)encode, on the first
   good frame with confidence >= ``template_update_confidence`` (off by default, interval

@@ -115,11 +115,16 @@ class _Player:
 
 def _start_node(args, image_type: str, info_topic: str, out_dir: str):
     from vil_tracker_ros.tools.client import NodeProcess
-    from vil_tracker_ros.shipped import share_file
+    from vil_tracker_ros.shipped import default_precision, share_file
     # The node runs as deployed (config/tracker.yaml unless --params-file); only what was
     # asked for on the command line is overridden.
+    precision = args.precision
+    if precision is None and (args.backend is not None or args.device is not None):
+        # the shipped int8 is for onnxruntime on the CPU: follow a backend or device override
+        precision = default_precision(args.backend or 'onnxruntime', args.device or 'auto')
     overrides = {'model.device': args.device, 'model.backend': args.backend,
-                 'model.threads': args.threads, 'model.checkpoint': args.checkpoint}
+                 'model.threads': args.threads, 'model.checkpoint': args.checkpoint,
+                 'model.precision': precision}
     params = {key: value for key, value in overrides.items() if value is not None}
     compressed = image_type == bag_io.COMPRESSED
     params['io.compressed'] = compressed

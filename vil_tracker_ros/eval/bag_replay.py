@@ -63,8 +63,10 @@ def resolve_checkpoint(checkpoint: Optional[str]) -> str:
 def build_tracker(args):
     """Build the offline tracker: ours (``vil``) or an OpenCV baseline, as vil-tracker-eval."""
     from vil_tracker_ros.eval.run import TrackerSpec
-    spec = TrackerSpec(name=args.tracker, device=args.device or 'cpu',
-                       backend=args.backend or 'torch',
+    from vil_tracker_ros.shipped import default_precision
+    device, backend = args.device or 'cpu', args.backend or 'torch'
+    spec = TrackerSpec(name=args.tracker, device=device, backend=backend,
+                       precision=args.precision or default_precision(backend, device),
                        threads=args.threads if args.threads is not None else 0)
     if args.tracker == 'vil':
         spec = dataclasses.replace(spec, checkpoint=args.checkpoint)
@@ -219,6 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
                              'the params file)')
     parser.add_argument('--backend', choices=('torch', 'onnxruntime'), default=None,
                         help='offline default torch; live default: the params file')
+    parser.add_argument('--precision', choices=('fp32', 'fp16', 'bf16', 'int8'), default=None,
+                        help="default: the node's for the backend and device (int8 for "
+                             'onnxruntime on the CPU, else fp32); live: as the params file '
+                             'unless --backend or --device is given')
     parser.add_argument('--threads', type=int, default=None,
                         help='CPU threads, 0: library default (offline default 0; live '
                              'default: the params file)')
