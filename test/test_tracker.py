@@ -753,9 +753,14 @@ def test_a_small_target_keeps_its_first_centre_filter():
     trk.initialize(textured_frame(box0), box0, stamp=0.0)
     first = trk._track.centre_model
     assert first is not None
+    views = []
+    view = trk.centre_filter.view
+    trk.centre_filter.view = lambda *args: views.append(args) or view(*args)
     for k in range(1, 6):
         assert trk.track(textured_frame(box0), k * DT).accepted
+    trk.learn_pending()
     assert trk._track.centre_model is first
+    assert views == []        # too small to count: no crop, so its centre is never fused
 
 
 def test_a_swapped_config_reaches_the_search_at_the_next_step():
