@@ -11,6 +11,7 @@ from vil_tracker_ros.config import BackendConfig, KalmanConfig, TrackerConfig
 from vil_tracker_ros.core.backend import (BackendError, build_backend, OnnxRuntimeBackend,
                                           resolve_torch_device, TorchBackend, TrackingBackend)
 from vil_tracker_ros.core.preprocess import normalize
+from vil_tracker_ros.core.side_thread import usable_cores
 from vil_tracker_ros.core.tracker import SingleObjectTracker
 
 model_mod = pytest.importorskip('vil_tracker_ros.model',
@@ -191,6 +192,22 @@ def test_onnxruntime_backend_config_errors(exported):
     if 'CUDAExecutionProvider' not in ort.get_available_providers():
         with pytest.raises(BackendError, match='no CUDA provider'):
             OnnxRuntimeBackend(onnx_path, device='cuda')
+
+
+def test_backends_report_the_cpu_threads_their_network_takes(exported, tiny_model):
+    # the tracker's side thread runs only where the network leaves a core free
+    cores = usable_cores()
+    for threads, busy in ((1, 1), (0, cores)):
+        be = build_backend(BackendConfig(checkpoint=str(exported), backend='onnxruntime',
+                                         device='cpu', threads=threads))
+        assert be.cpu_threads == busy
+        trk = SingleObjectTracker(be, TrackerConfig(), KalmanConfig())
+        assert trk.side.enabled == (busy < cores)
+    before = torch.get_num_threads()
+    try:
+        assert TorchBackend(tiny_model, device='cpu', threads=1).cpu_threads == 1
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_tracker_runs_on_both_backends_alike(exported):

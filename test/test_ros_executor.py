@@ -67,6 +67,7 @@ class FakeTracker:
         self.track_id = 0
         self.stamps = []
         self.configs = []
+        self.closed_on = None       # the thread that closed it
 
     def initialize(self, rgb, box, stamp):
         self.box = np.asarray(box, float)
@@ -83,6 +84,9 @@ class FakeTracker:
 
     def reset(self):
         self.box = None
+
+    def close(self):
+        self.closed_on = threading.current_thread().name
 
     def learn_pending(self):
         self.stamps.append(('learn', self.stamps[-1][1]))
@@ -176,6 +180,16 @@ def test_the_tracker_learns_after_the_result_is_out_and_a_failure_there_is_repor
     assert stats.snapshot().get('tracker_errors', 0) == 1      # frame 3's update
     assert any(key == 'learn_failed' for _, key, _ in logs)
     assert [r[0] for r in sink.results] == [2, 3, 4]           # tracking went on
+
+
+def test_stopping_the_worker_closes_its_tracker_on_the_worker_thread():
+    tracker = FakeTracker()
+    worker = InferenceWorker(lambda: tracker, Sink(), FrameMailbox(), WorkerStats(),
+                             lambda *a: None)
+    worker.start(timeout=5.0)
+    assert tracker.closed_on is None
+    assert worker.stop(timeout=5.0)
+    assert tracker.closed_on not in (None, threading.current_thread().name)
 
 
 def test_worker_start_reraises_a_build_failure():

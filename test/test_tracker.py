@@ -10,6 +10,7 @@ crop / decode / map-back / Kalman path runs and results are deterministic.
 
 import dataclasses
 import math
+import threading
 
 import cv2
 import numpy as np
@@ -19,6 +20,7 @@ from skimage import data
 from vil_tracker_ros.config import KalmanConfig, TrackerConfig
 from vil_tracker_ros.core.backend import BackendOutput
 from vil_tracker_ros.core.search_region import decode_peak, global_search_centres, hann_window
+from vil_tracker_ros.core.side_thread import usable_cores
 from vil_tracker_ros.core.tracker import SingleObjectTracker, StampOrderError, TrackStatus
 from vil_tracker_ros.geometry import iou
 
@@ -29,6 +31,7 @@ DT = 1 / 30
 class FakeBackend:
     name = 'fake'
     device = 'cpu'
+    cpu_threads = 0        # leaves every core free: the side thread is used where it exists
     template_size = 32
     search_size = 64
     grid = 16
@@ -774,3 +777,128 @@ def test_a_swapped_config_reaches_the_search_at_the_next_step():
     trk.cfg = dataclasses.replace(trk.cfg, appearance_weight=1.0)
     res = trk.track(img, 4 * DT)
     assert res.confidence >= 0.8         # the filter's whole share (half of it at 0.5)
+
+
+def test_the_appearance_features_are_worked_out_while_the_network_runs():
+    # The fake network waits (at most 5 s) until the appearance features have been worked
+    # out: on the calling thread they would only start after it returned.
+    trk, be = make(appearance_weight=0.5)
+    img = checker_frame((160, 120), (200, 120))
+    trk.initialize(img, (152.0, 112.0, 16.0, 16.0), stamp=0.0)
+    worked_out = threading.Event()
+    threads = []
+    spectrum = trk.appearance.spectrum
+
+    def noted_spectrum(crop):
+        threads.append(threading.get_ident())
+        out = spectrum(crop)
+        worked_out.set()
+        return out
+    trk.appearance.spectrum = noted_spectrum
+    fake_track = be.track
+
+    def waiting_track(*args):
+        assert worked_out.wait(5.0), 'the appearance features waited for the network'
+        return fake_track(*args)
+    be.track = waiting_track
+    assert trk.track(img, DT).accepted
+    assert threads and threads[0] != threading.get_ident()
+    trk.close()
+    assert not trk.side.running
+    worked_out.clear()
+    assert trk.track(img, 2 * DT).accepted          # a step after close starts it again
+    trk.close()
+
+
+def test_the_last_frames_learning_runs_while_the_network_runs():
+    trk, be = make(appearance_weight=0.0)
+    box0 = (100.0, 80.0, 40.0, 36.0)
+    trk.initialize(textured_frame(box0), box0, stamp=0.0)
+    assert trk.track(textured_frame(box0), DT).accepted
+    before = trk._track.scale_model
+    network_runs = threading.Event()
+    learnt_on = []
+    learn = trk.scale_filter.learn
+
+    def waiting_learn(*args):
+        # done first, on this thread, it would wait for a network that has not started
+        assert network_runs.wait(5.0), 'the learning ran before the network'
+        learnt_on.append(threading.get_ident())
+        return learn(*args)
+    trk.scale_filter.learn = waiting_learn
+    fake_track = be.track
+    be.track = lambda *args: network_runs.set() or fake_track(*args)
+    assert trk.track(textured_frame(box0), 2 * DT).accepted
+    assert learnt_on and learnt_on[0] != threading.get_ident()
+    assert trk._track.scale_model is not before     # learnt before this frame's update
+    trk.close()
+
+
+def test_overlapped_and_inline_appearance_features_give_the_same_track():
+    img = checker_frame((160, 120), (200, 120))
+    runs = []
+    for overlap in (True, False):
+        trk, be = make(appearance_weight=0.5, appearance_learning_rate=0.05)
+        trk.side.enabled = overlap
+        trk.initialize(img, (152.0, 112.0, 16.0, 16.0), stamp=0.0)
+        results = [trk.track(np.roll(img, k, axis=1), k * DT) for k in range(1, 6)]
+        be.override_peak = ((32 + 20) / 64, 0.5)     # the network jumps: the filter speaks
+        results.append(trk.track(np.roll(img, 6, axis=1), 6 * DT))
+        runs.append([(r.box, r.confidence, r.accepted) for r in results])
+        trk.close()
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a[0], b[0])
+        assert a[1:] == b[1:]
+
+
+@pytest.mark.parametrize('overlap', [True, False])
+def test_a_failure_in_the_appearance_features_fails_the_step_and_keeps_the_state(overlap):
+    trk, be = make(appearance_weight=0.5)
+    trk.side.enabled = overlap
+    img = checker_frame((160, 120), (200, 120))
+    trk.initialize(img, (152.0, 112.0, 16.0, 16.0), stamp=0.0)
+    assert trk.track(img, DT).accepted
+    mean = trk._track.mean.copy()
+    spectrum = trk.appearance.spectrum
+
+    def boom(crop):
+        raise FloatingPointError('features overflowed')
+    trk.appearance.spectrum = boom
+    with pytest.raises(FloatingPointError, match='features overflowed'):
+        trk.track(img, 2 * DT)
+    np.testing.assert_array_equal(trk._track.mean, mean)
+    trk.appearance.spectrum = spectrum
+    assert trk.track(img, 2 * DT).accepted
+    trk.close()
+
+
+def test_a_failed_update_of_the_last_frame_fails_the_next_step_and_keeps_the_state():
+    trk, _ = make(appearance_weight=0.0)
+    box0 = (100.0, 80.0, 40.0, 36.0)
+    trk.initialize(textured_frame(box0), box0, stamp=0.0)
+    assert trk.track(textured_frame(box0), DT).accepted
+    index, mean = trk._track.frame_index, trk._track.mean.copy()
+    learn = trk.scale_filter.learn
+
+    def boom(*args):
+        raise MemoryError('no room for the samples')
+    trk.scale_filter.learn = boom
+    with pytest.raises(MemoryError, match='no room'):
+        trk.track(textured_frame(box0), 2 * DT)          # learnt on the side thread
+    assert trk._track.frame_index == index
+    np.testing.assert_array_equal(trk._track.mean, mean)
+    trk.scale_filter.learn = learn
+    assert trk.track(textured_frame(box0), 2 * DT).accepted     # that update is dropped
+    trk.close()
+
+
+def test_no_side_thread_where_the_network_takes_every_core():
+    be = FakeBackend()
+    be.cpu_threads = usable_cores()
+    trk = SingleObjectTracker(be, TrackerConfig(template_update_interval=0), KalmanConfig())
+    assert not trk.side.enabled
+    box0 = (100.0, 80.0, 40.0, 36.0)
+    trk.initialize(textured_frame(box0), box0, stamp=0.0)
+    for k in range(1, 4):
+        assert trk.track(textured_frame(box0), k * DT).accepted
+    assert not trk.side.running

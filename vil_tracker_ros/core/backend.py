@@ -27,6 +27,7 @@ import numpy as np
 
 from vil_tracker_ros.config import BackendConfig
 from vil_tracker_ros.core.preprocess import normalize, normalize_numpy
+from vil_tracker_ros.core.side_thread import usable_cores
 
 
 class BackendError(RuntimeError):
@@ -48,7 +49,11 @@ class BackendOutput:
 
 @runtime_checkable
 class TrackingBackend(Protocol):
-    """What the tracker needs from a network runtime."""
+    """What the tracker needs from a network runtime.
+
+    Optional: ``cpu_threads``, the CPU threads busy while the network runs (1 if absent);
+    the tracker hands work to a side thread only where that leaves a core free.
+    """
 
     name: str              # 'torch', 'onnxruntime', ...
     device: str            # resolved device, for diagnostics
@@ -115,6 +120,8 @@ class TorchBackend:
         self.model = model.to(dev).eval()
         self.torch_device = dev
         self.device = str(dev)
+        # CPU threads busy while the network runs (on a GPU: the waiting caller)
+        self.cpu_threads = 1 if dev.type == 'cuda' else torch.get_num_threads()
         self.precision = precision
         self._amp_dtype = {'fp32': None, 'fp16': torch.float16,
                            'bf16': torch.bfloat16}[precision]
@@ -201,6 +208,10 @@ class OnnxRuntimeBackend:
             raise BackendError(f'{track_path}: onnxruntime cannot load the graphs: '
                                f'{exc}') from exc
         self.device = self.track_session.get_providers()[0]
+        # CPU threads busy while the network runs (on a GPU: the waiting caller); ORT's
+        # default pool has a thread per core
+        self.cpu_threads = 1 if self.device != 'CPUExecutionProvider' else (
+            threads if threads > 0 else usable_cores())
         self._output_names = list(OUTPUT_NAMES)
         inputs = {i.name: i for i in self.track_session.get_inputs()}
         outputs = {o.name: o for o in self.track_session.get_outputs()}

@@ -26,6 +26,7 @@ from vil_tracker_ros.geometry import box_error
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)   # RGB, of [0, 1] images
 IMAGENET_STD = (0.229, 0.224, 0.225)
+MIN_CROP_BOX = 2.0     # px; the smallest box side a tracker crop is built around
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import enum
 import math
-from typing import Any, Dict, NamedTuple, Optional
+from typing import Any, Dict, NamedTuple, Optional, Tuple
 
 import numpy as np
 
 from vil_tracker_ros.core.appearance_filter import AppearanceModel
 from vil_tracker_ros.core.scale_filter import ScaleModel
+from vil_tracker_ros.geometry import clip_box_xywh, cxcywh_to_xywh
 
 
 class TrackStatus(str, enum.Enum):
@@ -37,6 +38,18 @@ class SearchOutcome(NamedTuple):
     spectrum: Optional[np.ndarray] = None   # the crop's appearance features, to learn from
     peak: float = 0.0           # the appearance filter's pooled response maximum
     agrees: bool = True         # the network's own strongest cell is at most a cell away
+
+
+class SearchedFrame(NamedTuple):
+    """What a frame's search (the tracker's steps 1-4) found, for its update (5-6)."""
+
+    best: SearchOutcome
+    mean: np.ndarray               # predicted state
+    cov: np.ndarray
+    size: Tuple[float, float]      # (w, h) the crops were made for
+    template: Any                  # the template state searched with
+    global_search: bool
+    timings: Dict[str, float]
 
 
 class StampOrderError(ValueError):
@@ -86,6 +99,14 @@ class TrackState:
     appearance_peak: float = 0.0        # running mean of its response peak on good frames
     scale_model: Optional[ScaleModel] = None   # learnt DSST filter (scale_filter_weight > 0)
     centre_model: Optional[AppearanceModel] = None   # (centre_filter_weight > 0)
+
+    def result(self, shape: tuple, **kw: Any) -> TrackResult:
+        """Report this state for an image of ``shape``; ``kw`` fills the frame's fields."""
+        height, width = shape[:2]
+        box = clip_box_xywh(cxcywh_to_xywh(self.mean[:4]), width, height)
+        return TrackResult(status=self.status, track_id=self.track_id, stamp=self.stamp,
+                           frame_index=self.frame_index, box=box,
+                           cov_xy=self.cov[:2, :2].copy(), cov=self.cov.copy(), **kw)
 
 
 def check_image(image: np.ndarray) -> None:

@@ -52,8 +52,9 @@ Policy:
 * the scale and centre filters are learnt around the initial box, then on every good frame
   at the filtered box (running averages; not while lost; the centre filter not for
   targets too small for it to count, ``CentreFilter.worth_learning``, and on the crop it
-  located on where there is one). That learning waits until after ``track`` returns: the
-  next ``track`` or a ``learn_pending`` call (the node's, once it has published) does it;
+  located on where there is one). That learning waits until after ``track`` returns: a
+  ``learn_pending`` call (the node's, once it has published) does it, or else the next
+  ``track`` on its side thread while its network runs (``core/side_thread.py``);
 * the template is re-encoded around the filtered box once at least
   ``template_update_interval`` frames have passed since the last (re)encode, on the first
   good frame with confidence >= ``template_update_confidence`` (off by default, interval
@@ -78,18 +79,17 @@ from vil_tracker_ros.config import KalmanConfig, TrackerConfig
 from vil_tracker_ros.core.appearance_filter import AppearanceFilter
 from vil_tracker_ros.core.backend import TrackingBackend
 from vil_tracker_ros.core.centre_filter import CentreFilter, CentreView
+from vil_tracker_ros.core.filter_learning import learn_appearance, learn_target
 from vil_tracker_ros.core.kalman import KalmanFilter
-from vil_tracker_ros.core.preprocess import crop_region
+from vil_tracker_ros.core.preprocess import crop_region, MIN_CROP_BOX
 from vil_tracker_ros.core.relocate import relocate
 from vil_tracker_ros.core.scale_filter import ScaleFilter
 from vil_tracker_ros.core.searcher import Searcher
-from vil_tracker_ros.core.track_state import check_image, check_stamp, SearchOutcome
+from vil_tracker_ros.core.side_thread import SideThread, spare_core
+from vil_tracker_ros.core.track_state import check_image, check_stamp, SearchedFrame
 from vil_tracker_ros.core.track_state import StampOrderError, TrackResult, TrackState, TrackStatus
 from vil_tracker_ros.geometry import blend_aspect, box_error, clip_box_xywh, cxcywh_to_xywh
 from vil_tracker_ros.geometry import xywh_to_cxcywh
-
-_MIN_CROP_BOX = 2.0   # px; smallest box the crop is built around
-_PEAK_RATE = 0.1      # running-mean rate of the appearance filter's typical peak
 
 
 class SingleObjectTracker:
@@ -107,7 +107,9 @@ class SingleObjectTracker:
         self._pending: Optional[Callable[[], None]] = None    # see learn_pending
         self._last_id = 0
         self.appearance = AppearanceFilter(self.search_size)
-        self.searcher = Searcher(backend, self.appearance)
+        # work done while the network runs, where it leaves a core free; see close()
+        self.side = SideThread(enabled=spare_core(getattr(backend, 'cpu_threads', 1)))
+        self.searcher = Searcher(backend, self.appearance, self.side)
         self.scale_filter = ScaleFilter()
         self.centre_filter = CentreFilter()
 
@@ -130,12 +132,17 @@ class SingleObjectTracker:
         self._track = None
         self._pending = None
 
+    def close(self) -> None:
+        """Stop the side thread (``core/side_thread.py``); a later step starts it again."""
+        self.side.close()
+
     def learn_pending(self) -> None:
         """Update the scale and centre filters with the last tracked frame, if not done yet.
 
-        ``track`` returns its result before this learning, which only the next frame needs,
-        and does it first thing on that frame. A caller that publishes the result first
-        (the node) calls this right after, so that the learning stays off the latency.
+        ``track`` returns its result before this learning, which only the next frame needs.
+        The next ``track`` does it on the side thread while its network runs. A caller
+        that publishes the result first (the node) calls this right after, so that the
+        learning stays off the latency even on a busy second core.
         """
         learn, self._pending = self._pending, None
         if learn is not None:
@@ -169,7 +176,7 @@ class SingleObjectTracker:
             appearance_model = self.appearance.learn(self.appearance.spectrum(scrop),
                                                      cbox[:2], cbox[2:4],
                                                      self.cfg.appearance_sigma)
-        size = np.maximum(mean[2:4], _MIN_CROP_BOX)
+        size = np.maximum(mean[2:4], MIN_CROP_BOX)
         scale_model = (self.scale_filter.learn(image, mean[:2], size)
                        if self.cfg.scale_filter_weight > 0.0 else None)
         centre_model = None
@@ -188,24 +195,36 @@ class SingleObjectTracker:
         t3 = time.perf_counter()
         timings = {'crop': (t1 - t0) * 1e3, 'template': (t2 - t1) * 1e3,
                    'update': (t3 - t2) * 1e3, 'total': (t3 - t0) * 1e3}
-        return self._result(self._track, image.shape, raw_box=box, confidence=1.0,
-                            accepted=True, timings=timings)
+        return self._track.result(image.shape, raw_box=box, confidence=1.0, accepted=True,
+                                  timings=timings)
 
     # ----------------------------------------------------------------- track
 
     def track(self, image: np.ndarray, stamp: float) -> TrackResult:
         """Process one frame; returns an ``idle`` result when no target is set."""
         t_start = time.perf_counter()
-        self.learn_pending()
-        check_image(image)
-        stamp = check_stamp(stamp)
-        tr = self._track
-        if tr is None:
-            return TrackResult(status=TrackStatus.IDLE, track_id=0, stamp=stamp)
-        if stamp <= tr.stamp:
-            kind = 'duplicate' if stamp == tr.stamp else 'out-of-order'
-            raise StampOrderError(f'{kind} frame: stamp {stamp:.6f} s is not after the '
-                                  f'previous frame {tr.stamp:.6f} s (track {tr.track_id})')
+        learn, self._pending = self._pending, None
+        # the last frame's learning, while this frame's crop and network run; it touches
+        # only the filters that step 5 reads, so it must be done by then
+        learning = None if learn is None else self.side.submit(learn)
+        try:
+            check_image(image)
+            stamp = check_stamp(stamp)
+            tr = self._track
+            if tr is None:
+                return TrackResult(status=TrackStatus.IDLE, track_id=0, stamp=stamp)
+            if stamp <= tr.stamp:
+                kind = 'duplicate' if stamp == tr.stamp else 'out-of-order'
+                raise StampOrderError(f'{kind} frame: stamp {stamp:.6f} s is not after the '
+                                      f'previous frame {tr.stamp:.6f} s (track {tr.track_id})')
+            searched = self._search(tr, image, stamp)
+        finally:
+            if learning is not None:
+                learning.result()    # a failed update fails this step, as if done first
+        return self._update(tr, image, stamp, searched, t_start)
+
+    def _search(self, tr: TrackState, image: np.ndarray, stamp: float) -> SearchedFrame:
+        """Predict, then search around the prediction or relocate (steps 1-4)."""
         height, width = image.shape[:2]
         timings: Dict[str, float] = {}
 
@@ -223,8 +242,8 @@ class SingleObjectTracker:
         lost = tr.status == TrackStatus.LOST
         limit = 2.0 * max(width, height)
         centre = (float(np.clip(mean[0], 0.0, width)), float(np.clip(mean[1], 0.0, height)))
-        bw = float(np.clip(mean[2], _MIN_CROP_BOX, limit))
-        bh = float(np.clip(mean[3], _MIN_CROP_BOX, limit))
+        bw = float(np.clip(mean[2], MIN_CROP_BOX, limit))
+        bh = float(np.clip(mean[3], MIN_CROP_BOX, limit))
         template = tr.template_state
         if lost and self.cfg.relocate_with_initial_template:
             template = tr.initial_template_state
@@ -239,6 +258,14 @@ class SingleObjectTracker:
         else:
             best = search(centre, (bw, bh), tr.search_factor, self.cfg.hann_weight, timings,
                           self._appearance(tr))
+        return SearchedFrame(best, mean, cov, (bw, bh), template, global_search, timings)
+
+    def _update(self, tr: TrackState, image: np.ndarray, stamp: float, searched: SearchedFrame,
+                t_start: float) -> TrackResult:
+        """Fuse the filters, gate, update and commit the new state (steps 5-6)."""
+        height, width = image.shape[:2]
+        lost = tr.status == TrackStatus.LOST
+        best, mean, cov, (bw, bh), template, global_search, timings = searched
         out, transform, raw_box, confidence = best[:4]
 
         # 5. gate and update
@@ -275,7 +302,7 @@ class SingleObjectTracker:
         elif accepted and best.spectrum is not None and best.agrees:
             # not from a frame where the filter overruled the network: it would learn
             # whatever it had pulled the track onto
-            self._learn_appearance(new, tr, best)
+            learn_appearance(self.appearance, self.cfg, new, tr, best)
         learn = None
         if accepted and not lost:      # for the next frame: see learn_pending
             learn = functools.partial(self._learn_target, new, tr, image, centre_view)
@@ -316,62 +343,19 @@ class SingleObjectTracker:
 
         self._track = new   # commit only after every step succeeded
         self._pending = learn
-        return self._result(new, image.shape, raw_box=raw_box, confidence=confidence,
-                            accepted=accepted, gated=gated, gate_distance=distance,
-                            search_factor=tr.search_factor, template_updated=template_updated,
-                            global_search=global_search, timings=timings)
-
-    def _learn_appearance(self, new: TrackState, old: TrackState, found: SearchOutcome) -> None:
-        """Update the track's filter (running average) and its typical response peak."""
-        if old.appearance_model is not None:
-            new.appearance_peak = found.peak if old.appearance_peak <= 0.0 else (
-                (1.0 - _PEAK_RATE) * old.appearance_peak + _PEAK_RATE * found.peak)
-        rate = self.cfg.appearance_learning_rate
-        if old.appearance_model is not None and rate <= 0.0:
-            return                          # the first frame's filter stays
-        cbox = xywh_to_cxcywh(found.transform.image_to_crop(cxcywh_to_xywh(new.mean[:4])))
-        learnt = self.appearance.learn(found.spectrum, cbox[:2],
-                                       np.maximum(cbox[2:4], _MIN_CROP_BOX),
-                                       self.cfg.appearance_sigma)
-        if old.appearance_model is None:    # switched on during the track
-            new.appearance_model, new.appearance_peak = learnt, 0.0
-        else:
-            new.appearance_model = AppearanceFilter.blend(old.appearance_model, learnt, rate)
+        return new.result(image.shape, raw_box=raw_box, confidence=confidence,
+                          accepted=accepted, gated=gated, gate_distance=distance,
+                          search_factor=tr.search_factor, template_updated=template_updated,
+                          global_search=global_search, timings=timings)
 
     def _learn_target(self, new: TrackState, old: TrackState, image: np.ndarray,
                       centre_view: Optional[CentreView]) -> None:
-        """Blend this frame's centre and scale filters (those on) into the track's.
-
-        The centre filter learns on ``centre_view`` (this frame's crop around the
-        measurement) when there is one, else on a crop around the filtered box.
-        """
-        size = np.maximum(new.mean[2:4], _MIN_CROP_BOX)
-        if self.cfg.centre_filter_weight > 0.0 and CentreFilter.worth_learning(size):
-            if centre_view is None:
-                centre_view = self.centre_filter.view(image, new.mean[:2], size)
-            learnt = self.centre_filter.learn(centre_view, new.mean[:2], size)
-            new.centre_model = learnt if old.centre_model is None else AppearanceFilter.blend(
-                old.centre_model, learnt, self.cfg.centre_filter_learning_rate)
-        if self.cfg.scale_filter_weight <= 0.0:
-            return
-        if old.scale_model is None:         # switched on during the track
-            new.scale_model = self.scale_filter.learn(image, new.mean[:2], size)
-            return
-        rate = self.cfg.scale_filter_learning_rate
-        if rate > 0.0:
-            learnt = self.scale_filter.learn(image, new.mean[:2], size, old.scale_model.shape)
-            new.scale_model = ScaleFilter.blend(old.scale_model, learnt, rate)
+        # the config in force when the learning runs (the node may swap it in between)
+        learn_target(self.centre_filter, self.scale_filter, self.cfg, new, old, image,
+                     centre_view)
 
     def _appearance(self, tr: TrackState) -> Optional[tuple]:
         """Return the appearance filter a search blends in: (model, typical peak, share)."""
         if self.cfg.appearance_weight <= 0.0:
             return None
         return tr.appearance_model, tr.appearance_peak, self.cfg.appearance_weight
-
-    @staticmethod
-    def _result(tr: TrackState, shape: tuple, **kw: Any) -> TrackResult:
-        height, width = shape[:2]
-        box = clip_box_xywh(cxcywh_to_xywh(tr.mean[:4]), width, height)
-        return TrackResult(status=tr.status, track_id=tr.track_id, stamp=tr.stamp,
-                           frame_index=tr.frame_index, box=box,
-                           cov_xy=tr.cov[:2, :2].copy(), cov=tr.cov.copy(), **kw)

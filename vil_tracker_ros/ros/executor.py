@@ -234,6 +234,9 @@ class InferenceWorker:
                 if frame is not None:
                     self._step(frame)
         finally:
+            close = getattr(self._tracker, 'close', None)
+            if close is not None:
+                close()
             self._tracker = None  # the worker owned the model; release it on its own thread
 
     def _drain_commands(self) -> None:

@@ -62,6 +62,7 @@ def build_tracker(cfg: NodeConfig, checkpoint: str) -> Tuple[Any, str]:
     warm.initialize(frame, (w / 4, h / 4, w / 4, h / 4), 0.0)
     warm.track(frame, 0.033)
     warm.track(frame, 0.066)
+    warm.close()
     tracker = SingleObjectTracker(backend, cfg.tracker, cfg.kalman)
     return tracker, str(getattr(backend, 'device', cfg.model.device))
 
