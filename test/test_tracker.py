@@ -810,11 +810,17 @@ def test_the_appearance_features_are_worked_out_while_the_network_runs():
     trk.close()
 
 
-def test_the_last_frames_learning_runs_while_the_network_runs():
+def tracking_a_textured_box():
+    """Return (tracker, backend, box) one tracked frame into a track; its learning pending."""
     trk, be = make(appearance_weight=0.0)
     box0 = (100.0, 80.0, 40.0, 36.0)
     trk.initialize(textured_frame(box0), box0, stamp=0.0)
     assert trk.track(textured_frame(box0), DT).accepted
+    return trk, be, box0
+
+
+def test_the_last_frames_learning_runs_while_the_network_runs():
+    trk, be, box0 = tracking_a_textured_box()
     before = trk._track.scale_model
     network_runs = threading.Event()
     learnt_on = []
@@ -873,10 +879,7 @@ def test_a_failure_in_the_appearance_features_fails_the_step_and_keeps_the_state
 
 
 def test_a_failed_update_of_the_last_frame_fails_the_next_step_and_keeps_the_state():
-    trk, _ = make(appearance_weight=0.0)
-    box0 = (100.0, 80.0, 40.0, 36.0)
-    trk.initialize(textured_frame(box0), box0, stamp=0.0)
-    assert trk.track(textured_frame(box0), DT).accepted
+    trk, _, box0 = tracking_a_textured_box()
     index, mean = trk._track.frame_index, trk._track.mean.copy()
     learn = trk.scale_filter.learn
 
