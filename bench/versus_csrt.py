@@ -31,7 +31,8 @@ from vil_tracker_ros.data.sequence import Sequence
 from vil_tracker_ros.eval import metrics
 from vil_tracker_ros.eval.baselines import OpenCVTracker
 from vil_tracker_ros.eval.run import run_sequence
-from vil_tracker_ros.shipped import DEFAULT_CHECKPOINT, default_precision, resolve_checkpoint
+from vil_tracker_ros.shipped import DEFAULT_CHECKPOINT, default_precision, DEFAULT_THREADS
+from vil_tracker_ros.shipped import resolve_checkpoint
 
 
 def in_memory(seq: Sequence) -> Sequence:
@@ -69,7 +70,8 @@ def main(argv=None) -> int:
     p.add_argument('--backend', default='onnxruntime', choices=('torch', 'onnxruntime'))
     p.add_argument('--precision', default=None, choices=('fp32', 'int8'),
                    help="vil: default: the node's (int8 for onnxruntime, else fp32)")
-    p.add_argument('--threads', type=int, default=2, help='CPU threads for vil')
+    p.add_argument('--threads', type=int, default=DEFAULT_THREADS,
+                   help="CPU threads for vil's network (default: the node's)")
     p.add_argument('--frame-rate', type=float, default=30.0)
     p.add_argument('--limit', type=int, default=0, help='only the first N sequences (0: all)')
     args = p.parse_args(argv)

@@ -11,7 +11,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from vil_tracker_ros.config import ConfigError, NodeConfig
 from vil_tracker_ros.ros import params
-from vil_tracker_ros.shipped import DEFAULT_CHECKPOINT, default_precision
+from vil_tracker_ros.shipped import DEFAULT_CHECKPOINT, default_precision, DEFAULT_THREADS
 
 
 def test_every_field_is_a_described_parameter_with_a_range_where_numeric():
@@ -136,10 +136,11 @@ def test_guard_rejects_bad_sets_with_a_reason_and_reports_good_ones(rclpy_contex
 
 
 # Where the shipped config deliberately differs from the dataclass defaults: the shipped
-# model, run on onnxruntime with one thread (robust on a shared 2-core CPU, bench/run_bench.py)
+# model, run on onnxruntime with one thread (shipped.DEFAULT_THREADS; weights/README.md, s. 14)
 # and its int8 twin (shipped.default_precision).
 DEPLOYMENT_CHOICES = {'model.checkpoint': DEFAULT_CHECKPOINT, 'model.backend': 'onnxruntime',
-                      'model.threads': 1, 'model.precision': default_precision('onnxruntime')}
+                      'model.threads': DEFAULT_THREADS,
+                      'model.precision': default_precision('onnxruntime')}
 
 
 def test_config_tracker_yaml_lists_every_parameter_with_its_default():

@@ -1,7 +1,7 @@
 # Copyright 2026 The vil_tracker_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 
-"""The shipped default model and precision, and how checkpoint names are resolved.
+"""The shipped default model, precision and threads, and how checkpoint names are resolved.
 
 One place for both, so the node (``config/tracker.yaml``), ``vil-tracker-eval``,
 ``vil-tracker-bag-eval``, the demo and the benchmark always agree on what "the default
@@ -19,6 +19,9 @@ from vil_tracker_ros.config import ConfigError
 PACKAGE = 'vil_tracker_ros'
 # Trained by config/train_synthetic.yaml; see vil_tracker_ros/weights/README.md.
 DEFAULT_CHECKPOINT = 'vil_cpu_synthetic.pt'
+# The node's model.threads (config/tracker.yaml): the network on one CPU thread, the
+# tracker's side thread (core/side_thread.py) on another core.
+DEFAULT_THREADS = 1
 SOURCE_WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'weights')
 # A source checkout holds config/ and launch/ one level above the Python package.
 SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -42,7 +42,8 @@ from vil_tracker_ros.data.datasets import DatasetError, load_dataset, read_boxes
 from vil_tracker_ros.data.sequence import Sequence
 from vil_tracker_ros.eval import metrics, report
 from vil_tracker_ros.eval.baselines import OPENCV_TRACKERS, OpenCVTracker
-from vil_tracker_ros.shipped import DEFAULT_CHECKPOINT, default_precision, resolve_checkpoint
+from vil_tracker_ros.shipped import DEFAULT_CHECKPOINT, default_precision, DEFAULT_THREADS
+from vil_tracker_ros.shipped import resolve_checkpoint
 
 DATASETS = ('lasot', 'uav123', 'dtb70', 'visdrone', 'got10k', 'otb', 'trackingnet')
 TRACKERS = ('vil',) + tuple(f'opencv-{k}' for k in OPENCV_TRACKERS)
@@ -272,7 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="vil: default: the node's, int8 for onnxruntime on the CPU, else fp32")
     p.add_argument('--backend', default='onnxruntime', choices=('torch', 'onnxruntime'),
                    help="vil: the node's default, onnxruntime (CPU), or torch (for a GPU)")
-    p.add_argument('--threads', type=int, default=0, help='vil: CPU threads (0 = default)')
+    p.add_argument('--threads', type=int, default=DEFAULT_THREADS,
+                   help=f"vil: CPU threads for the network; default: the node's, "
+                        f"{DEFAULT_THREADS} (0: the library's, a thread per core)")
     p.add_argument('--out', required=True, help='output directory')
     p.add_argument('--workers', type=int, default=1, help='parallel sequences')
     p.add_argument('--limit', type=int, default=0, help='only the first N sequences')
