@@ -12,6 +12,7 @@ No pass/fail thresholds: this is measurement.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -342,8 +343,7 @@ def tracker_rows(args, seqs, node_only: bool = False) -> Dict[str, object]:
     model = config_model()
     threads, precision = int(model['threads']), str(model['precision'])
 
-    def vil(backend: str, n: int, precision: str) -> Callable[[], SingleObjectTracker]:
-        return vil_factory(args.checkpoint, backend, n, precision)
+    vil = functools.partial(vil_factory, args.checkpoint)
     other = 1 if threads != 1 else 2
     rows = {
         'frames_note': f'{len(seqs)} held-out synthetic sequences of {len(seqs[0])} frames, '

@@ -3,7 +3,7 @@
 
 """The shipped default model, precision and threads, and how checkpoint names are resolved.
 
-One place for both, so the node (``config/tracker.yaml``), ``vil-tracker-eval``,
+One place for all of them, so the node (``config/tracker.yaml``), ``vil-tracker-eval``,
 ``vil-tracker-bag-eval``, the demo and the benchmark always agree on what "the default
 model" is. A checkpoint may be given as an absolute path, a path relative to the working
 directory, or the name of a file in the package's ``weights/`` directory.

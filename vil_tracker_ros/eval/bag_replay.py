@@ -63,11 +63,11 @@ def resolve_checkpoint(checkpoint: Optional[str]) -> str:
 def build_tracker(args):
     """Build the offline tracker: ours (``vil``) or an OpenCV baseline, as vil-tracker-eval."""
     from vil_tracker_ros.eval.run import TrackerSpec
-    from vil_tracker_ros.shipped import default_precision
+    from vil_tracker_ros.shipped import default_precision, DEFAULT_THREADS
     device, backend = args.device or 'cpu', args.backend or 'torch'
     spec = TrackerSpec(name=args.tracker, device=device, backend=backend,
                        precision=args.precision or default_precision(backend, device),
-                       threads=args.threads if args.threads is not None else 0)
+                       threads=args.threads if args.threads is not None else DEFAULT_THREADS)
     if args.tracker == 'vil':
         spec = dataclasses.replace(spec, checkpoint=args.checkpoint)
     return spec.build()
@@ -226,8 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
                              'onnxruntime on the CPU, else fp32); live: as the params file '
                              'unless --backend or --device is given')
     parser.add_argument('--threads', type=int, default=None,
-                        help='CPU threads, 0: library default (offline default 0; live '
-                             'default: the params file)')
+                        help="CPU threads for the network, 0: the library's (offline default: "
+                             "the node's, 1; live default: the params file)")
     parser.add_argument('--max-frames', type=int, default=0, help='0 = all images')
     parser.add_argument('--no-video', action='store_true', help='skip the annotated MP4')
     live = parser.add_argument_group('live mode')
