@@ -155,6 +155,22 @@ def test_onnxruntime_backend_matches_torch(exported, crops, tiny_model):
         np.abs(o1.box - o0.box).max() > 0
 
 
+def test_onnxruntime_template_states_keep_their_own_bound_inputs(exported, crops):
+    # each state binds its tensors once; a tracker may switch between two of them
+    be = build_backend(BackendConfig(checkpoint=str(exported), backend='onnxruntime',
+                                     device='cpu', threads=1))
+    t, s = crops
+    first, second = be.encode_template(t), be.encode_template(255 - t)
+    a = be.track(first, s)
+    b = be.track(second, s)
+    assert np.abs(a.score_map - b.score_map).max() > 0
+    for name in ('box', 'score_map', 'size_map', 'offset_map', 'log_var'):
+        np.testing.assert_array_equal(getattr(be.track(first, s), name), getattr(a, name))
+        np.testing.assert_array_equal(getattr(be.track(second, s), name), getattr(b, name))
+    with pytest.raises(BackendError, match='not one this backend encoded'):
+        be.track(list(first.tensors.values()), s)
+
+
 def test_onnxruntime_backend_exports_a_bare_checkpoint_once_into_the_cache(
         tiny_model, crops, tmp_path, monkeypatch):
     pytest.importorskip('onnxruntime', reason='onnxruntime not installed')

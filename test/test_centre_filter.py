@@ -78,3 +78,44 @@ def test_only_targets_near_the_size_it_counts_at_are_worth_learning():
     assert CentreFilter.worth_learning((centre_filter.MIN_LEARN_TARGET,) * 2)
     assert not CentreFilter.worth_learning((centre_filter.MIN_LEARN_TARGET - 1.0,) * 2)
     assert centre_filter.MIN_LEARN_TARGET < centre_filter.MIN_TARGET
+
+
+def test_a_view_cut_from_a_field_is_the_view_cropped_there():
+    # the field is worked out around the prediction before the measurement is known; the
+    # view around the measurement is a slice of it, on the same pixel grid
+    cf = CentreFilter()
+    img = scene((5, -3))
+    field = cf.field(img, CENTRE, SIZE)
+    cut = cf.view_in(field, CENTRE)                  # on the field's grid: no rounding
+    direct = cf.view(img, CENTRE, SIZE)
+    for a in ('origin_x', 'origin_y', 'side', 'out_size'):
+        assert getattr(cut.transform, a) == pytest.approx(getattr(direct.transform, a))
+    model = learnt(cf)
+    np.testing.assert_allclose(cf.locate(model, cut, CENTRE, SIZE),
+                               cf.locate(model, direct, CENTRE, SIZE), atol=0.05)
+
+
+@pytest.mark.parametrize('measured', [(166.3, 116.9), (151.0, 128.2), (171.5, 111.0)])
+def test_a_view_cut_off_the_fields_grid_finds_the_target_as_a_cropped_one(measured):
+    cf = CentreFilter()
+    img = scene((5, -3))
+    cut = cf.view_in(cf.field(img, CENTRE, SIZE), measured)
+    assert cut is not None
+    # the cut starts on the field's cell nearest to the cropped view's start
+    cell = centre_filter.CELL / cut.transform.scale
+    assert abs(cut.transform.origin_x - (measured[0] - cut.transform.side / 2)) <= cell / 2
+    assert abs(cut.transform.origin_y - (measured[1] - cut.transform.side / 2)) <= cell / 2
+    model = learnt(cf)
+    found = cf.locate(model, cut, measured, SIZE)
+    np.testing.assert_allclose(found, cf.locate(model, cf.view(img, measured, SIZE),
+                                                measured, SIZE), atol=0.5)
+    np.testing.assert_allclose(found, (CENTRE[0] + 5, CENTRE[1] - 3), atol=1.5)
+
+
+def test_a_field_has_no_view_beyond_its_margin():
+    cf = CentreFilter()
+    field = cf.field(scene(), CENTRE, SIZE)
+    reach = centre_filter.FIELD_MARGIN * centre_filter.CELL / field.transform.scale
+    assert cf.view_in(field, (CENTRE[0] + reach - 1.0, CENTRE[1])) is not None
+    assert cf.view_in(field, (CENTRE[0] + reach + 0.5 * reach, CENTRE[1])) is None
+    assert cf.view_in(field, (CENTRE[0], CENTRE[1] - 1.6 * reach)) is None

@@ -716,8 +716,10 @@ def test_the_centre_filter_pulls_a_biased_network_centre_back(weight):
 def test_the_centre_filter_crops_once_per_frame_and_learns_where_it_located():
     trk, _ = make(appearance_weight=0.0, scale_filter_weight=0.0)
     views = []
-    view = trk.centre_filter.view
-    trk.centre_filter.view = lambda *args: views.append(view(*args)) or views[-1]
+    for name in ('view', 'view_in'):      # cropped, or cut from the frame's field
+        method = getattr(trk.centre_filter, name)
+        setattr(trk.centre_filter, name,
+                lambda *args, method=method: views.append(method(*args)) or views[-1])
     learnt = []
     learn = trk.centre_filter.learn
     trk.centre_filter.learn = lambda v, *args: learnt.append(v) or learn(v, *args)
@@ -840,6 +842,45 @@ def test_the_last_frames_learning_runs_while_the_network_runs():
     trk.close()
 
 
+def test_the_centre_filters_features_are_worked_out_while_the_network_runs():
+    trk, be, box0 = tracking_a_textured_box()
+    worked_out = threading.Event()
+    threads = []
+    field = trk.centre_filter.field
+
+    def noted_field(*args):
+        threads.append(threading.get_ident())
+        out = field(*args)
+        worked_out.set()
+        return out
+    trk.centre_filter.field = noted_field
+    fake_track = be.track
+
+    def waiting_track(*args):
+        assert worked_out.wait(5.0), "the centre filter's features waited for the network"
+        return fake_track(*args)
+    be.track = waiting_track
+    cropped = []
+    view = trk.centre_filter.view
+    trk.centre_filter.view = lambda *args: cropped.append(args) or view(*args)
+    assert trk.track(textured_frame(box0), 2 * DT).accepted
+    assert threads and threads[0] != threading.get_ident()
+    assert cropped == []           # the view around the measurement came from the field
+    trk.close()
+
+
+def test_a_measurement_beyond_the_centre_field_is_cropped_around():
+    trk, be, box0 = tracking_a_textured_box()
+    cropped = []
+    view = trk.centre_filter.view
+    trk.centre_filter.view = lambda *args: cropped.append(args) or view(*args)
+    jumped = (box0[0] + 50.0, box0[1], box0[2], box0[3])   # beyond the field's margin
+    trk.track(textured_frame(jumped), 2 * DT)
+    assert len(cropped) == 1
+    assert cropped[0][1][0] == pytest.approx(jumped[0] + box0[2] / 2, abs=3.0)
+    trk.close()
+
+
 def test_overlapped_and_inline_appearance_features_give_the_same_track():
     img = checker_frame((160, 120), (200, 120))
     runs = []
@@ -855,6 +896,20 @@ def test_overlapped_and_inline_appearance_features_give_the_same_track():
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a[0], b[0])
         assert a[1:] == b[1:]
+
+
+def test_overlapped_and_inline_filters_give_the_same_track():
+    # centre and scale filters on (the target counts), learning and the centre field
+    frames = [textured_frame((100.0 + 3 * k, 80.0 + k, 40.0, 36.0)) for k in range(8)]
+    runs = []
+    for overlap in (True, False):
+        trk, _ = make(appearance_weight=0.5)
+        trk.side.enabled = overlap
+        trk.initialize(frames[0], (100.0, 80.0, 40.0, 36.0), stamp=0.0)
+        runs.append([trk.track(frames[k], k * DT).box for k in range(1, 8)])
+        assert trk._track.centre_model is not None and trk._track.scale_model is not None
+        trk.close()
+    np.testing.assert_array_equal(runs[0], runs[1])
 
 
 @pytest.mark.parametrize('overlap', [True, False])
@@ -875,6 +930,25 @@ def test_a_failure_in_the_appearance_features_fails_the_step_and_keeps_the_state
     np.testing.assert_array_equal(trk._track.mean, mean)
     trk.appearance.spectrum = spectrum
     assert trk.track(img, 2 * DT).accepted
+    trk.close()
+
+
+@pytest.mark.parametrize('overlap', [True, False])
+def test_a_failure_in_the_centre_field_fails_the_step_and_keeps_the_state(overlap):
+    trk, _, box0 = tracking_a_textured_box()
+    trk.side.enabled = overlap
+    index, mean = trk._track.frame_index, trk._track.mean.copy()
+    field = trk.centre_filter.field
+
+    def boom(*args):
+        raise FloatingPointError('field overflowed')
+    trk.centre_filter.field = boom
+    with pytest.raises(FloatingPointError, match='field overflowed'):
+        trk.track(textured_frame(box0), 2 * DT)
+    assert trk._track.frame_index == index
+    np.testing.assert_array_equal(trk._track.mean, mean)
+    trk.centre_filter.field = field
+    assert trk.track(textured_frame(box0), 2 * DT).accepted
     trk.close()
 
 

@@ -62,15 +62,14 @@ class AppearanceFilter:
         if crop.shape != (self.crop_size, self.crop_size, 3):
             raise ValueError(f'crop must be ({self.crop_size}, {self.crop_size}, 3), '
                              f'got {crop.shape}')
-        n = self.cells
-        img = crop.astype(np.float32) * (1.0 / 255.0)                 # (S, S, 3)
-        # the mean of R, G, B, summed as ndarray.mean(axis=2) sums (the same bits: the
-        # orientation bins are sensitive to the last bit) in a tenth of its time
-        grey = (img[..., 0] + img[..., 1] + img[..., 2]) / np.float32(3.0)   # (S, S)
-        orient = orientation_cells(grey, _NORM_FLOOR)                      # (H, W, 9)
-        colour = cv2.resize(img, (n, n), interpolation=cv2.INTER_AREA) - 0.5   # (H, W, 3)
-        feats = np.concatenate([orient, colour], axis=2)                   # (H, W, C)
-        return feats.transpose(2, 0, 1) * self._window                    # (C, H, W)
+        return cell_features(crop) * self._window                         # (C, H, W)
+
+    def windowed_spectrum(self, cells: np.ndarray) -> np.ndarray:
+        """Spectrum of ``cell_features`` (C, H, W) of a crop this filter's size, windowed."""
+        if cells.shape[1:] != (self.cells, self.cells):
+            raise ValueError(f'features must be (C, {self.cells}, {self.cells}), '
+                             f'got {cells.shape}')
+        return np.fft.rfft2(cells * self._window)
 
     def _label(self, centre: Tuple[float, float], size: Tuple[float, float],
                sigma_factor: float) -> np.ndarray:
@@ -123,6 +122,24 @@ class AppearanceFilter:
             raise ValueError(f'response {response.shape} does not tile into {shape}')
         blocks = response.reshape(gh, h // gh, gw, w // gw).max(axis=(1, 3))
         return np.clip(blocks, 0.0, 1.0)
+
+
+def cell_features(crop: np.ndarray) -> np.ndarray:
+    """Describe an RGB uint8 crop (H, W multiples of CELL) per cell: (C, H / CELL, W / CELL).
+
+    C = 12: 9 gradient-orientation bins and the mean colour (R, G, B, minus 0.5). A cell's
+    features depend on its own pixels and their direct neighbours only, so those of a
+    smaller crop are a slice of a larger crop's on the same pixel grid.
+    """
+    h, w = crop.shape[:2]
+    img = crop.astype(np.float32) * (1.0 / 255.0)                         # (S, S, 3)
+    # the mean of R, G, B, summed as ndarray.mean(axis=2) sums (the same bits: the
+    # orientation bins are sensitive to the last bit) in a tenth of its time
+    grey = (img[..., 0] + img[..., 1] + img[..., 2]) / np.float32(3.0)    # (S, S)
+    orient = orientation_cells(grey, _NORM_FLOOR)                          # (H, W, 9)
+    colour = cv2.resize(img, (w // CELL, h // CELL), interpolation=cv2.INTER_AREA) - 0.5
+    feats = np.concatenate([orient, colour], axis=2)                       # (H, W, C)
+    return feats.transpose(2, 0, 1)                                        # (C, H, W)
 
 
 def parabola_vertex(values: np.ndarray) -> float:

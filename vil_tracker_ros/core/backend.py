@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import os
 from pathlib import Path
-from typing import Any, Optional, Protocol, runtime_checkable
+from typing import Any, Dict, Optional, Protocol, runtime_checkable, Sequence, Tuple
 
 import numpy as np
 
@@ -186,6 +186,7 @@ class OnnxRuntimeBackend:
                                f'twin; precision {precision!r} is not supported (use fp32 or '
                                f'int8, or the torch backend for fp16/bf16)')
         self.precision = precision
+        self._ort = ort
         track_path = str(onnx_path)
         template_path = str(template_path_for(Path(track_path)))
         for path in (track_path, template_path):
@@ -246,11 +247,16 @@ class OnnxRuntimeBackend:
     def encode_template(self, template_crop: np.ndarray) -> Any:
         _check_crop(template_crop, self.template_size, 'template')
         x = normalize_numpy(template_crop)                               # (1, 3, Ht, Wt)
-        return self.template_session.run(None, {'template': x})
+        state = self.template_session.run(None, {'template': x})
+        return _BoundTemplate(self._ort, self.track_session, dict(zip(self._state_names, state)),
+                              self._input_names, self._output_names)
 
     def track(self, template_state: Any, search_crop: np.ndarray,
               temporal_ctx: Any = None) -> BackendOutput:
         _check_crop(search_crop, self.search_size, 'search')
+        if not isinstance(template_state, _BoundTemplate):
+            raise BackendError(f'template state {type(template_state).__name__} is not one '
+                               f'this backend encoded')
         if temporal_ctx is None:
             ctx = np.zeros((1, self.ctx_dim), np.float32)
             weight = np.zeros((1, 1), np.float32)
@@ -258,14 +264,47 @@ class OnnxRuntimeBackend:
             ctx = np.ascontiguousarray(temporal_ctx, dtype=np.float32).reshape(1, self.ctx_dim)
             weight = np.ones((1, 1), np.float32)
         feeds = {'search': normalize_numpy(search_crop), 'ctx_in': ctx, 'ctx_weight': weight}
-        feeds.update(zip(self._state_names, template_state))
+        binding = template_state.binding
         # The exporter drops inputs a graph does not use (e.g. the context without FiLM).
-        feeds = {k: v for k, v in feeds.items() if k in self._input_names}
-        res = dict(zip(self._output_names, self.track_session.run(self._output_names, feeds)))
+        for name, value in feeds.items():
+            if name in self._input_names:
+                binding.bind_cpu_input(name, value)
+        self.track_session.run_with_iobinding(binding)
+        res = dict(zip(self._output_names, binding.copy_outputs_to_cpu()))
         return BackendOutput(box=res['boxes'][0], score=float(res['scores'][0]),
                              score_map=res['score_map'][0, 0], size_map=res['size_map'][0],
                              offset_map=res['offset_map'][0], log_var=res['log_var'][0],
                              temporal_ctx=res['temporal_ctx'])
+
+
+class _BoundTemplate:
+    """A template state, bound once to the track graph's inputs (and its outputs' names).
+
+    The graph takes 4 tensors per block as the template state; bound as onnxruntime
+    values when the template is encoded, they are not converted again on every frame
+    (nor copied to a GPU again). The binding belongs to this state: two states, two
+    bindings, so a tracker may switch between them.
+    """
+
+    def __init__(self, ort: Any, session: Any, tensors: Dict[str, np.ndarray],
+                 input_names: Any, output_names: Sequence[str]) -> None:
+        self.tensors = tensors        # keeps the bound CPU buffers alive
+        self.binding = session.io_binding()
+        device, index = _ort_device(session)
+        for name, value in tensors.items():
+            if name in input_names:
+                self.binding.bind_ortvalue_input(
+                    name, ort.OrtValue.ortvalue_from_numpy(value, device, index))
+        for name in output_names:
+            self.binding.bind_output(name)
+
+
+def _ort_device(session: Any) -> Tuple[str, int]:
+    """Return the (device type, index) a session's first provider runs on."""
+    provider = session.get_providers()[0]
+    if provider == 'CUDAExecutionProvider':
+        return 'cuda', int(session.get_provider_options()[provider].get('device_id', 0))
+    return 'cpu', 0
 
 
 # ----------------------------------------------------------------------- factory

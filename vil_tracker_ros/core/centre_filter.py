@@ -16,6 +16,13 @@ that same view (the features of a second crop around the filtered centre cost 1.
 frame on the 2-core CPU and scored no better on validation, weights/README.md).
 Stateless like the other filters: the learnt model travels in an ``AppearanceModel`` that
 callers replace.
+
+The measured centre is known only after the network, but the crop's scale (the predicted
+size) is known before. So the tracker works out a ``CentreField``, the features of a crop
+``FIELD_MARGIN`` cells wider on each side around the predicted centre, on its side thread
+while the network runs; the view around the measured centre is then a slice of it
+(``view_in``), placed on the field's cell grid: at most half a cell (1/32 of the target
+size) off the measured centre, about 0.8 ms a frame off the step on the 2-core CPU.
 """
 
 from __future__ import annotations
@@ -26,9 +33,9 @@ from typing import NamedTuple, Optional, Tuple
 import numpy as np
 
 from vil_tracker_ros.core.appearance_filter import AppearanceFilter, AppearanceModel
-from vil_tracker_ros.core.appearance_filter import parabola_vertex
+from vil_tracker_ros.core.appearance_filter import cell_features, parabola_vertex
 from vil_tracker_ros.core.orientation_cells import CELL
-from vil_tracker_ros.core.preprocess import crop_region, CropTransform
+from vil_tracker_ros.core.preprocess import crop_region, crop_side, CropTransform, warp_crop
 
 CROP_FACTOR = 2.0     # crop side / target size
 CROP_SIZE = 128       # crop side, px
@@ -38,12 +45,20 @@ MIN_TARGET = 32.0     # px (sqrt of the area): smaller targets keep the network'
 # below this the filter is not updated either (it would not be used); a little under
 # MIN_TARGET, so that a growing target's filter is current when it starts to count
 MIN_LEARN_TARGET = 24.0
+FIELD_MARGIN = 8      # cells a field reaches beyond a view on each side (half a target size)
 
 
 class CentreView(NamedTuple):
     """A crop's features in the Fourier domain and where the crop lies in the image."""
 
     spectrum: np.ndarray
+    transform: CropTransform
+
+
+class CentreField(NamedTuple):
+    """Unwindowed cell features (C, H, W) of a crop wider than a view, and where it lies."""
+
+    cells: np.ndarray
     transform: CropTransform
 
 
@@ -60,6 +75,38 @@ class CentreFilter:
         crop, transform = crop_region(image, (centre[0] - w / 2, centre[1] - h / 2, w, h),
                                       CROP_FACTOR, CROP_SIZE)
         return CentreView(self.filter.spectrum(crop), transform)
+
+    def field(self, image: np.ndarray, centre: Tuple[float, float],
+              size: Tuple[float, float]) -> CentreField:
+        """Features of a crop ``FIELD_MARGIN`` cells wider than ``view``'s on each side.
+
+        Same scale as the views of a target of ``size`` (w, h): any view around a centre
+        within ``FIELD_MARGIN`` cells of ``centre`` is a slice of it (``view_in``).
+        """
+        side = crop_side(float(size[0]), float(size[1]), CROP_FACTOR)   # a view's, px
+        out = CROP_SIZE + 2 * FIELD_MARGIN * CELL
+        wide = side * out / CROP_SIZE
+        transform = CropTransform(centre[0] - wide / 2, centre[1] - wide / 2, wide, out)
+        return CentreField(cell_features(warp_crop(image, transform)), transform)
+
+    def view_in(self, field: CentreField, centre: Tuple[float, float]) -> Optional[CentreView]:
+        """Cut the view around ``centre`` (image px) from ``field``; None where it leaves it.
+
+        The view's crop starts on the field's cell nearest to where a crop centred on
+        ``centre`` would: its ``transform`` says where it lies.
+        """
+        n = self.filter.cells
+        t = field.transform
+        k = t.scale
+        x0 = int(round((centre[0] - t.origin_x) * k / CELL - n / 2))
+        y0 = int(round((centre[1] - t.origin_y) * k / CELL - n / 2))
+        rows, cols = field.cells.shape[1:]
+        if not (0 <= x0 <= cols - n and 0 <= y0 <= rows - n):
+            return None
+        cells = field.cells[:, y0:y0 + n, x0:x0 + n]                       # (C, n, n)
+        view = CropTransform(t.origin_x + x0 * CELL / k, t.origin_y + y0 * CELL / k,
+                             CROP_SIZE / k, CROP_SIZE)
+        return CentreView(self.filter.windowed_spectrum(cells), view)
 
     @staticmethod
     def counts(size: Tuple[float, float]) -> bool:

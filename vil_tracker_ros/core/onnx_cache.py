@@ -6,8 +6,8 @@
 The package ships the compact torch checkpoint; the onnxruntime backend needs the two
 exported graphs (about 2.5x larger in fp32). Like a TensorRT engine built on first use, they
 are exported from the checkpoint the first time it is used, checked for parity against torch,
-and cached under a name that includes the checkpoint's SHA-256, so a changed checkpoint is
-never served a stale graph.
+and cached under a name that includes the checkpoint's SHA-256 and the export's revision, so a
+changed checkpoint (or a package that exports differently) is never served a stale graph.
 
 With ``model.precision`` int8, ``quantized_graph`` also writes the int8 twin of such a
 graph (``model/quantize.py``), cached under the fp32 graph's SHA-256 and the scheme's name.
@@ -71,10 +71,11 @@ def exported_graph(checkpoint: str) -> str:
     onnxruntime parity check.
     """
     from vil_tracker_ros.model import load_checkpoint
-    from vil_tracker_ros.model.export import check_parity, export_onnx
+    from vil_tracker_ros.model.export import check_parity, EXPORT_REVISION, export_onnx
 
     stem = Path(checkpoint).stem
-    track = cache_dir() / 'onnx' / f'{stem}-{_sha256(checkpoint)[:16]}.onnx'
+    name = f'{stem}-{_sha256(checkpoint)[:16]}-r{EXPORT_REVISION}.onnx'
+    track = cache_dir() / 'onnx' / name
     if _cached(track):
         return str(track)
     model, _ = load_checkpoint(checkpoint, map_location='cpu')

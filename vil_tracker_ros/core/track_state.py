@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 import enum
 import math
@@ -50,6 +51,7 @@ class SearchedFrame(NamedTuple):
     template: Any                  # the template state searched with
     global_search: bool
     timings: Dict[str, float]
+    centre_field: Optional[Future] = None    # of core.centre_filter.CentreField
 
 
 class StampOrderError(ValueError):

@@ -17,11 +17,13 @@ Per frame (``track``):
 4. Map the box back to the image and clip it to it (the result's ``raw_box``).
 5. Pull its aspect ratio towards the initial box's by ``aspect_prior``. While tracking,
    blend its centre with the centre filter's (``core/centre_filter.py``, share
-   ``centre_filter_weight``; a crop at twice the network's resolution) and its log size
-   with the scale filter's (``core/scale_filter.py``, share ``scale_filter_weight``; a
-   DSST search). Both learn the target's own appearance, whereas the network's errors
-   follow the target and persist. Gate that measurement (chi-square on the Kalman
-   innovation) and update the filter, with R from the network's predicted log-variance.
+   ``centre_filter_weight``; a crop at twice the network's resolution, cut from features
+   worked out around the prediction on the side thread while the network ran) and its
+   log size with the scale filter's (``core/scale_filter.py``, share
+   ``scale_filter_weight``; a DSST search). Both learn the target's own appearance,
+   whereas the network's errors follow the target and persist. Gate that measurement
+   (chi-square on the Kalman innovation) and update the filter, with R from the network's
+   predicted log-variance.
 
 Policy:
 
@@ -71,7 +73,7 @@ from __future__ import annotations
 import functools
 import math
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -248,7 +250,7 @@ class SingleObjectTracker:
         if lost and self.cfg.relocate_with_initial_template:
             template = tr.initial_template_state
         search = functools.partial(self.searcher.search, image, template, tr.temporal_ctx)
-        global_search = False
+        global_search, centre_field = False, None
         if lost:
             # the filter's response counts only against its typical peak on good frames: a
             # crop's own maximum would make anything look like the target
@@ -256,25 +258,31 @@ class SingleObjectTracker:
             best, global_search = relocate(search, self.cfg, tr, centre, (bw, bh),
                                            (width, height), timings, appearance)
         else:
+            if self._centre_filter_counts(tr, (bw, bh)):
+                # the centre filter's features around the prediction, while the network runs
+                centre_field = self.side.submit(self.centre_filter.field, image, centre,
+                                                (bw, bh))
             best = search(centre, (bw, bh), tr.search_factor, self.cfg.hann_weight, timings,
                           self._appearance(tr))
-        return SearchedFrame(best, mean, cov, (bw, bh), template, global_search, timings)
+        return SearchedFrame(best, mean, cov, (bw, bh), template, global_search, timings,
+                             centre_field)
 
     def _update(self, tr: TrackState, image: np.ndarray, stamp: float, searched: SearchedFrame,
                 t_start: float) -> TrackResult:
         """Fuse the filters, gate, update and commit the new state (steps 5-6)."""
         height, width = image.shape[:2]
         lost = tr.status == TrackStatus.LOST
-        best, mean, cov, (bw, bh), template, global_search, timings = searched
+        best, mean, cov, (bw, bh), template, global_search, timings, centre_field = searched
         out, transform, raw_box, confidence = best[:4]
 
         # 5. gate and update
         t = time.perf_counter()
         z = xywh_to_cxcywh(blend_aspect(raw_box, tr.initial_log_aspect, self.cfg.aspect_prior))
         centre_view = None      # the centre filter's crop around z, also learnt on below
-        if (not lost and tr.centre_model is not None and self.cfg.centre_filter_weight > 0.0
-                and CentreFilter.counts((bw, bh))):
-            centre_view = self.centre_filter.view(image, z[:2], (bw, bh))
+        if centre_field is not None:
+            centre_view = self.centre_filter.view_in(centre_field.result(), z[:2])
+            if centre_view is None:     # z is too far from the prediction: crop around it
+                centre_view = self.centre_filter.view(image, z[:2], (bw, bh))
             z = self.centre_filter.fuse(tr.centre_model, centre_view, z, (bw, bh),
                                         self.cfg.centre_filter_weight)
         if not lost and tr.scale_model is not None and self.cfg.scale_filter_weight > 0.0:
@@ -353,6 +361,11 @@ class SingleObjectTracker:
         # the config in force when the learning runs (the node may swap it in between)
         learn_target(self.centre_filter, self.scale_filter, self.cfg, new, old, image,
                      centre_view)
+
+    def _centre_filter_counts(self, tr: TrackState, size: Tuple[float, float]) -> bool:
+        """Tell whether the centre filter takes part in a tracked frame's measurement."""
+        return (tr.centre_model is not None and self.cfg.centre_filter_weight > 0.0
+                and CentreFilter.counts(size))
 
     def _appearance(self, tr: TrackState) -> Optional[tuple]:
         """Return the appearance filter a search blends in: (model, typical peak, share)."""

@@ -34,6 +34,9 @@ from vil_tracker_ros.model.tracker_net import (build_model, OUTPUT_NAMES, Templa
 
 OPSET = 17
 PARITY_TOL = 1e-3
+# Bumped whenever the exported graph's form changes for the same weights, so graphs cached
+# by an older package are exported again (core/onnx_cache.py). 2: 2-D convs in the mLSTM.
+EXPORT_REVISION = 2
 _STATE_PARTS = ('conv', 'c', 'n', 'm')
 
 

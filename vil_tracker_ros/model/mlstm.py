@@ -63,11 +63,13 @@ class LinearHeadwiseExpand(nn.Module):
         """Channels-first input (B, dim, S).
 
         Same maths two ways: batched 4x4 matmuls are fastest in eager torch, a grouped
-        1x1 conv is fastest in onnxruntime (measured on the 2-core CPU).
+        1x1 conv is fastest in onnxruntime (measured on the 2-core CPU), as a 2-D conv:
+        onnxruntime's 1-D grouped convs take a slower path.
         """
         if torch.onnx.is_in_onnx_export():
-            weight = self.weight.reshape(self.dim, self.block_size, 1)  # (dim, bs, 1)
-            return F.conv1d(x, weight, self.bias, groups=self.num_blocks)  # (B, dim, S)
+            weight = self.weight.reshape(self.dim, self.block_size, 1, 1)  # (dim, bs, 1, 1)
+            y = F.conv2d(x.unsqueeze(2), weight, self.bias, groups=self.num_blocks)
+            return y.squeeze(2)  # (B, dim, S)
         bsz, _, seq = x.shape
         xb = x.reshape(bsz, self.num_blocks, self.block_size, seq)  # (B, NB, bs, S)
         y = (self.weight @ xb).reshape(bsz, self.dim, seq)  # (B, dim, S)
@@ -221,7 +223,10 @@ class MLSTMLayer(nn.Module):
     def _causal_conv(self, x_t: torch.Tensor) -> torch.Tensor:
         """Depthwise conv over (B, inner, k-1+S) without padding -> (B, inner, S)."""
         if torch.onnx.is_in_onnx_export():
-            return self.conv(x_t)
+            # a (1, k) 2-D conv: onnxruntime's depthwise 1-D conv is several times slower
+            weight = self.conv.weight.unsqueeze(2)  # (inner, 1, 1, k)
+            y = F.conv2d(x_t.unsqueeze(2), weight, self.conv.bias, groups=self.inner)
+            return y.squeeze(2)  # (B, inner, S)
         # eager torch's depthwise conv1d takes a slow path on CPU: k shifted multiply-adds
         seq = x_t.shape[-1] - (self.conv_kernel - 1)
         weight = self.conv.weight.squeeze(1)  # (inner, k)
