@@ -781,28 +781,38 @@ def test_a_swapped_config_reaches_the_search_at_the_next_step():
     assert res.confidence >= 0.8         # the filter's whole share (half of it at 0.5)
 
 
+def needed_while_the_network_runs(owner, name, backend):
+    """Make the fake network wait (at most 5 s) until ``owner.name`` has run.
+
+    On the calling thread that call would only start after the network returned. Returns
+    (the event it sets, the threads it ran on).
+    """
+    worked_out = threading.Event()
+    threads = []
+    method = getattr(owner, name)
+
+    def noted(*args):
+        threads.append(threading.get_ident())
+        out = method(*args)
+        worked_out.set()
+        return out
+    setattr(owner, name, noted)
+    fake_track = backend.track
+
+    def waiting_track(*args):
+        assert worked_out.wait(5.0), f'{name} waited for the network'
+        return fake_track(*args)
+    backend.track = waiting_track
+    return worked_out, threads
+
+
 def test_the_appearance_features_are_worked_out_while_the_network_runs():
     # The fake network waits (at most 5 s) until the appearance features have been worked
     # out: on the calling thread they would only start after it returned.
     trk, be = make(appearance_weight=0.5)
     img = checker_frame((160, 120), (200, 120))
     trk.initialize(img, (152.0, 112.0, 16.0, 16.0), stamp=0.0)
-    worked_out = threading.Event()
-    threads = []
-    spectrum = trk.appearance.spectrum
-
-    def noted_spectrum(crop):
-        threads.append(threading.get_ident())
-        out = spectrum(crop)
-        worked_out.set()
-        return out
-    trk.appearance.spectrum = noted_spectrum
-    fake_track = be.track
-
-    def waiting_track(*args):
-        assert worked_out.wait(5.0), 'the appearance features waited for the network'
-        return fake_track(*args)
-    be.track = waiting_track
+    worked_out, threads = needed_while_the_network_runs(trk.appearance, 'spectrum', be)
     assert trk.track(img, DT).accepted
     assert threads and threads[0] != threading.get_ident()
     trk.close()
@@ -844,22 +854,7 @@ def test_the_last_frames_learning_runs_while_the_network_runs():
 
 def test_the_centre_filters_features_are_worked_out_while_the_network_runs():
     trk, be, box0 = tracking_a_textured_box()
-    worked_out = threading.Event()
-    threads = []
-    field = trk.centre_filter.field
-
-    def noted_field(*args):
-        threads.append(threading.get_ident())
-        out = field(*args)
-        worked_out.set()
-        return out
-    trk.centre_filter.field = noted_field
-    fake_track = be.track
-
-    def waiting_track(*args):
-        assert worked_out.wait(5.0), "the centre filter's features waited for the network"
-        return fake_track(*args)
-    be.track = waiting_track
+    _, threads = needed_while_the_network_runs(trk.centre_filter, 'field', be)
     cropped = []
     view = trk.centre_filter.view
     trk.centre_filter.view = lambda *args: cropped.append(args) or view(*args)
@@ -934,38 +929,27 @@ def test_a_failure_in_the_appearance_features_fails_the_step_and_keeps_the_state
 
 
 @pytest.mark.parametrize('overlap', [True, False])
-def test_a_failure_in_the_centre_field_fails_the_step_and_keeps_the_state(overlap):
+@pytest.mark.parametrize('owner, name, error', [
+    ('centre_filter', 'field', FloatingPointError('field overflowed')),   # this frame's
+    ('scale_filter', 'learn', MemoryError('no room for the samples')),    # the last frame's
+])
+def test_a_failure_beside_the_network_fails_the_step_and_keeps_the_state(
+        overlap, owner, name, error):
     trk, _, box0 = tracking_a_textured_box()
     trk.side.enabled = overlap
     index, mean = trk._track.frame_index, trk._track.mean.copy()
-    field = trk.centre_filter.field
+    part = getattr(trk, owner)
+    method = getattr(part, name)
 
     def boom(*args):
-        raise FloatingPointError('field overflowed')
-    trk.centre_filter.field = boom
-    with pytest.raises(FloatingPointError, match='field overflowed'):
+        raise error
+    setattr(part, name, boom)
+    with pytest.raises(type(error), match=str(error)):
         trk.track(textured_frame(box0), 2 * DT)
     assert trk._track.frame_index == index
     np.testing.assert_array_equal(trk._track.mean, mean)
-    trk.centre_filter.field = field
-    assert trk.track(textured_frame(box0), 2 * DT).accepted
-    trk.close()
-
-
-def test_a_failed_update_of_the_last_frame_fails_the_next_step_and_keeps_the_state():
-    trk, _, box0 = tracking_a_textured_box()
-    index, mean = trk._track.frame_index, trk._track.mean.copy()
-    learn = trk.scale_filter.learn
-
-    def boom(*args):
-        raise MemoryError('no room for the samples')
-    trk.scale_filter.learn = boom
-    with pytest.raises(MemoryError, match='no room'):
-        trk.track(textured_frame(box0), 2 * DT)          # learnt on the side thread
-    assert trk._track.frame_index == index
-    np.testing.assert_array_equal(trk._track.mean, mean)
-    trk.scale_filter.learn = learn
-    assert trk.track(textured_frame(box0), 2 * DT).accepted     # that update is dropped
+    setattr(part, name, method)
+    assert trk.track(textured_frame(box0), 2 * DT).accepted   # a failed update is dropped
     trk.close()
 
 
