@@ -63,8 +63,8 @@ class LinearHeadwiseExpand(nn.Module):
         """Channels-first input (B, dim, S).
 
         Same maths two ways: batched 4x4 matmuls are fastest in eager torch, a grouped
-        1x1 conv is fastest in onnxruntime (measured on the 2-core CPU), as a 2-D conv:
-        onnxruntime's 1-D grouped convs take a slower path.
+        1x1 conv is fastest in onnxruntime (measured on the 2-core CPU). It is exported as
+        a 2-D conv, which made the whole graph about 0.1 ms faster than the 1-D form.
         """
         if torch.onnx.is_in_onnx_export():
             weight = self.weight.reshape(self.dim, self.block_size, 1, 1)  # (dim, bs, 1, 1)
