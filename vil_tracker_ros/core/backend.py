@@ -224,6 +224,9 @@ class OnnxRuntimeBackend:
                                f'inputs {sorted(inputs)}, outputs {sorted(outputs)}, '
                                f'template inputs {sorted(t_inputs)})')
         self._input_names = set(inputs)
+        # bound on every frame; the exporter drops inputs a graph does not use (e.g. the
+        # context without FiLM)
+        self._frame_inputs = [n for n in ('search', 'ctx_in', 'ctx_weight') if n in inputs]
         self.template_size = int(t_inputs['template'].shape[-1])
         self.search_size = int(inputs['search'].shape[-1])
         self.ctx_dim = int(outputs['temporal_ctx'].shape[-1])
@@ -265,10 +268,8 @@ class OnnxRuntimeBackend:
             weight = np.ones((1, 1), np.float32)
         feeds = {'search': normalize_numpy(search_crop), 'ctx_in': ctx, 'ctx_weight': weight}
         binding = template_state.binding
-        # The exporter drops inputs a graph does not use (e.g. the context without FiLM).
-        for name, value in feeds.items():
-            if name in self._input_names:
-                binding.bind_cpu_input(name, value)
+        for name in self._frame_inputs:
+            binding.bind_cpu_input(name, feeds[name])
         self.track_session.run_with_iobinding(binding)
         res = dict(zip(self._output_names, binding.copy_outputs_to_cpu()))
         return BackendOutput(box=res['boxes'][0], score=float(res['scores'][0]),

@@ -77,17 +77,19 @@ class CentreFilter:
         return CentreView(self.filter.spectrum(crop), transform)
 
     def field(self, image: np.ndarray, centre: Tuple[float, float],
-              size: Tuple[float, float]) -> CentreField:
+              size: Tuple[float, float],
+              pad_colour: Optional[Tuple[float, float, float]] = None) -> CentreField:
         """Features of a crop ``FIELD_MARGIN`` cells wider than ``view``'s on each side.
 
         Same scale as the views of a target of ``size`` (w, h): any view around a centre
         within ``FIELD_MARGIN`` cells of ``centre`` is a slice of it (``view_in``).
+        ``pad_colour``: as ``crop_region``'s.
         """
         side = crop_side(float(size[0]), float(size[1]), CROP_FACTOR)   # a view's, px
         out = CROP_SIZE + 2 * FIELD_MARGIN * CELL
         wide = side * out / CROP_SIZE
         transform = CropTransform(centre[0] - wide / 2, centre[1] - wide / 2, wide, out)
-        return CentreField(cell_features(warp_crop(image, transform)), transform)
+        return CentreField(cell_features(warp_crop(image, transform, pad_colour)), transform)
 
     def view_in(self, field: CentreField, centre: Tuple[float, float]) -> Optional[CentreView]:
         """Cut the view around ``centre`` (image px) from ``field``; None where it leaves it.

@@ -145,15 +145,17 @@ def _index_matrix(ax: float, ay: float, bx: float, by: float) -> np.ndarray:
 
 
 def crop_region(image: np.ndarray, box_xywh: Sequence[float], factor: float,
-                out_size: int) -> Tuple[np.ndarray, CropTransform]:
+                out_size: int, pad_colour: Optional[Tuple[float, float, float]] = None
+                ) -> Tuple[np.ndarray, CropTransform]:
     """Crop a square of ``factor`` x the box size around the box centre.
 
     Returns ``(crop, transform)``: ``crop`` is ``out_size x out_size x 3`` uint8
-    (same colour order as ``image``), padded with the image's mean colour.
+    (same colour order as ``image``), padded with ``pad_colour``, by default the image's
+    mean colour (``mean_colour``; pass it in to crop one image several times).
     Raises ``ValueError`` for a bad image, box, factor or size.
     """
     transform = crop_transform(box_xywh, factor, out_size)
-    return warp_crop(image, transform), transform
+    return warp_crop(image, transform, pad_colour), transform
 
 
 def jitter_box(box_xywh: Sequence[float], center_jitter: float, scale_jitter: float,

@@ -53,11 +53,14 @@ class Searcher:
             self._windows[height, width] = hann_window(height, width)
         return self._windows[height, width]
 
-    def search(self, image: np.ndarray, template: Any, ctx: Any, centre: tuple,
-               box_size: tuple, factor: float, window_weight: float,
+    def search(self, image: np.ndarray, pad_colour: tuple, template: Any, ctx: Any,
+               centre: tuple, box_size: tuple, factor: float, window_weight: float,
                timings: Dict[str, float],
                appearance: Optional[tuple] = None) -> SearchOutcome:
         """One search crop at ``centre`` for a box of ``box_size`` (w, h), ``factor`` wide.
+
+        ``pad_colour`` fills what lies outside ``image`` (its ``mean_colour``, worked out
+        once per frame).
 
         Stage times add up in ``timings`` (a frame may run several crops). With
         ``appearance`` = (model or None, typical peak, share) the crop's appearance features
@@ -68,7 +71,7 @@ class Searcher:
         bw, bh = box_size
         t = time.perf_counter()
         crop, transform = crop_region(image, (centre[0] - bw / 2, centre[1] - bh / 2, bw, bh),
-                                      factor, self.search_size)
+                                      factor, self.search_size, pad_colour)
         t1 = time.perf_counter()
         side = None if appearance is None else self.side.submit(self._appearance_response,
                                                                 crop, appearance[0])

@@ -51,7 +51,7 @@ class SearchedFrame(NamedTuple):
     template: Any                  # the template state searched with
     global_search: bool
     timings: Dict[str, float]
-    centre_field: Optional[Future] = None    # of core.centre_filter.CentreField
+    centre_field: Optional[Future]           # of core.centre_filter.CentreField
 
 
 class StampOrderError(ValueError):

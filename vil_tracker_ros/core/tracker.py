@@ -83,7 +83,7 @@ from vil_tracker_ros.core.backend import TrackingBackend
 from vil_tracker_ros.core.centre_filter import CentreFilter, CentreView
 from vil_tracker_ros.core.filter_learning import learn_appearance, learn_target
 from vil_tracker_ros.core.kalman import KalmanFilter
-from vil_tracker_ros.core.preprocess import crop_region, MIN_CROP_BOX
+from vil_tracker_ros.core.preprocess import crop_region, mean_colour, MIN_CROP_BOX
 from vil_tracker_ros.core.relocate import relocate
 from vil_tracker_ros.core.scale_filter import ScaleFilter
 from vil_tracker_ros.core.searcher import Searcher
@@ -249,7 +249,8 @@ class SingleObjectTracker:
         template = tr.template_state
         if lost and self.cfg.relocate_with_initial_template:
             template = tr.initial_template_state
-        search = functools.partial(self.searcher.search, image, template, tr.temporal_ctx)
+        pad = mean_colour(image)       # once for every crop of this frame
+        search = functools.partial(self.searcher.search, image, pad, template, tr.temporal_ctx)
         global_search, centre_field = False, None
         if lost:
             # the filter's response counts only against its typical peak on good frames: a
@@ -261,7 +262,7 @@ class SingleObjectTracker:
             if self._centre_filter_counts(tr, (bw, bh)):
                 # the centre filter's features around the prediction, while the network runs
                 centre_field = self.side.submit(self.centre_filter.field, image, centre,
-                                                (bw, bh))
+                                                (bw, bh), pad)
             best = search(centre, (bw, bh), tr.search_factor, self.cfg.hann_weight, timings,
                           self._appearance(tr))
         return SearchedFrame(best, mean, cov, (bw, bh), template, global_search, timings,
