@@ -646,7 +646,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     gemm = results['gemm']['gflops_per_s']
 
     shipped, _ = load_checkpoint(args.checkpoint)
-    models = [('vil_cpu (shipped)', shipped), ('vil_t', build_model(get_config('vil_t'))),
+    models = [(f'{shipped.cfg.variant} (shipped)', shipped),
+              ('vil_t', build_model(get_config('vil_t'))),
               ('vil_s', build_model(get_config('vil_s')))]
     results['models'] = []
     with tempfile.TemporaryDirectory() as workdir:

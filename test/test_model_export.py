@@ -36,7 +36,8 @@ def test_onnx_parity(tmp_path, scan, correlation):
     assert max(o.version for o in proto.opset_import if o.domain in ('', 'ai.onnx')) >= 17
     diffs = export.check_parity(model, track_path)
     assert max(diffs.values()) <= 1e-3
-    assert set(diffs) == {'no_ctx_boxes', 'no_ctx_scores', 'ctx_boxes', 'ctx_scores'}
+    assert set(diffs) == {f'{tag}_{name}' for tag in ('no_ctx', 'ctx')
+                          for name in ('scores', 'score_map', 'size_map', 'offset_map')}
 
     runtime = export.OnnxTracker(track_path)
     assert runtime.cfg == model.cfg

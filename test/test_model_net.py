@@ -228,3 +228,64 @@ def test_correlation_prior_grows_from_a_checkpoint_without_changing_its_output()
     with pytest.raises(ConfigError, match='embed_dim'):
         grow_from(build_model(get_config('vil_tiny', embed_dim=16, head_correlation=True)),
                   src)
+
+
+def _perturbed(cfg):
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    return model
+
+
+def test_a_student_starts_from_the_blocks_it_keeps():
+    from vil_tracker_ros.model.checkpoint import shrink_from
+    src = _perturbed(get_config('vil_tiny', scan='template_first'))   # TMoE on blocks 2, 3
+    template, search = _inputs(src.cfg, batch=2)
+    # Dropping the last two blocks computes the source without them.
+    student = build_model(get_config('vil_tiny', scan='template_first', depth=2,
+                                     tmoe_blocks=0))
+    shrink_from(student, src, (0, 1))
+    student.eval()
+    with torch.no_grad():
+        a = student(template, search)
+        src.blocks = src.blocks[:2]
+        b = src(template, search)
+    for x, y in zip(a.as_tuple(), b.as_tuple()):
+        assert (x - y).abs().max() <= 1e-5
+    # Keeping every block but no TMoE computes the source without its TMoE residuals.
+    src = _perturbed(get_config('vil_tiny', scan='template_first'))
+    student = build_model(get_config('vil_tiny', scan='template_first', tmoe_blocks=0))
+    shrink_from(student, src, (0, 1, 2, 3))
+    student.eval()
+    with torch.no_grad():
+        a = student(template, search)
+        for block in src.blocks:
+            block.tmoe = None
+        b = src(template, search)
+    for x, y in zip(a.as_tuple(), b.as_tuple()):
+        assert (x - y).abs().max() <= 1e-5
+    # A kept block's TMoE comes with it.
+    src = _perturbed(get_config('vil_tiny', scan='template_first'))
+    student = build_model(get_config('vil_tiny', scan='template_first', depth=2))
+    shrink_from(student, src, (2, 3))
+    assert torch.equal(student.blocks[1].tmoe.experts[0].fc1.weight,
+                       src.blocks[3].tmoe.experts[0].fc1.weight)
+    assert torch.equal(student.center_head.score[0][0].weight,
+                       src.center_head.score[0][0].weight)
+
+
+@pytest.mark.parametrize('overrides, keep, reason', [
+    ({'depth': 2}, (1, 0), 'scans the other way'),
+    ({'depth': 2}, (0, 5), 'not in the source'),
+    ({'depth': 2}, (0, 1, 3), 'names 3 source blocks'),
+    ({'depth': 2}, (0, 1), 'cannot start blocks.0.tmoe'),    # blocks 0, 1 have no TMoE
+    ({'depth': 2, 'tmoe_blocks': 0, 'embed_dim': 16}, (0, 1), 'embed_dim'),
+])
+def test_a_student_that_cannot_start_from_the_source_is_refused(overrides, keep, reason):
+    from vil_tracker_ros.model.checkpoint import shrink_from
+    src = build_model(get_config('vil_tiny', scan='template_first'))
+    student = build_model(get_config('vil_tiny', scan='template_first', **overrides))
+    with pytest.raises(ConfigError, match=reason):
+        shrink_from(student, src, keep)

@@ -259,6 +259,33 @@ def test_afkd_teacher_from_our_checkpoint(tmp_path):
     assert math.isfinite(scalars['distill']) and scalars['distill'] >= 0
 
 
+def test_a_student_starts_from_its_teachers_blocks_and_learns_from_it(tmp_path):
+    film = ['model.film_start_epoch=0']     # both carry a temporal context
+    Trainer(load_config(None, tiny_overrides(str(tmp_path / 't')) + film
+                        + ['run.max_steps=1'])).run()
+    teacher = str(tmp_path / 't' / 'last.pt')
+    cfg = load_config(None, tiny_overrides(str(tmp_path / 's')) + film
+                      + ['model.depth=2', f'init_checkpoint={teacher}', 'init_blocks=[2, 3]',
+                         f'loss.teacher_checkpoint={teacher}'])
+    trainer = Trainer(cfg)
+    assert torch.equal(trainer.model.blocks[0].layer.proj_up.weight,
+                       trainer.teacher.blocks[2].layer.proj_up.weight)
+    assert trainer.teacher.film_enabled
+    batch = next(iter(trainer._loader(0, 0)))
+    scalars = trainer.train_step(batch, trainer.curriculum.state(0))
+    assert math.isfinite(scalars['distill']) and scalars['distill'] >= 0
+    with pytest.raises(TrainError, match='scans the other way'):
+        Trainer(load_config(None, tiny_overrides(str(tmp_path / 'x'))
+                            + ['model.depth=2', f'init_checkpoint={teacher}',
+                               'init_blocks=[3, 2]']))
+    for bad, reason in (('init_blocks=[2, 3]', 'needs init_checkpoint'),
+                        (f'init_checkpoint={teacher}', 'must name model.depth=2')):
+        overrides = ['model.depth=2', bad] + (['init_blocks=[0]'] if 'checkpoint' in bad
+                                              else [])
+        with pytest.raises(ConfigError, match=reason):
+            load_config(None, tiny_overrides(str(tmp_path / 'y')) + overrides)
+
+
 def test_cli_config_errors_and_overrides(tmp_path, capsys):
     cfg_file = tmp_path / 'train.yaml'
     cfg_file.write_text('model: {variant: vil_tiny}\noptim: {lr: 0.001}\n')

@@ -214,6 +214,9 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     phase: int = 1                  # 1: supervised; 2: frozen shared expert + contrastive
     init_checkpoint: str = ''       # weights to start from (phase 2: the phase-1 result)
+    # A smaller student's blocks start from these blocks of init_checkpoint, in order
+    # (model.checkpoint.shrink_from); () = the same blocks (or the correlation prior grown)
+    init_blocks: tuple[int, ...] = ()
     data: TrainDataConfig = field(default_factory=TrainDataConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
@@ -223,3 +226,8 @@ class TrainConfig:
 
     def validate(self) -> None:
         _check(self.phase in (1, 2), 'phase', f'must be 1 or 2, got {self.phase!r}')
+        _check(not self.init_blocks or self.init_checkpoint != '', 'init_blocks',
+               'needs init_checkpoint (the model whose blocks the student starts from)')
+        _check(not self.init_blocks or len(self.init_blocks) == self.model.depth,
+               'init_blocks', f'must name model.depth={self.model.depth} source blocks, got '
+               f'{len(self.init_blocks)}')

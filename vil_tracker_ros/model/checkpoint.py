@@ -148,3 +148,63 @@ def grow_from(model: ViLTracker, source: ViLTracker) -> None:
     if missing:
         raise ConfigError(f'cannot grow: no source for {", ".join(missing)}')
     model.load_state_dict(loaded)
+
+
+# Fields a student may change from its teacher's config and still start from its blocks.
+SHRINKABLE_FIELDS = GROWABLE_FIELDS + ('depth', 'tmoe_blocks', 'tmoe_experts')
+
+
+def _block_key(key: str, keep: Tuple[int, ...], source: ViLTracker, model: ViLTracker
+               ) -> Optional[str]:
+    """Return the source key a student key starts from (None: no source tensor)."""
+    parts = key.split('.')
+    if parts[0] == 'blocks':
+        return '.'.join(['blocks', str(keep[int(parts[1])])] + parts[2:])
+    if parts[:2] == ['film', 'generators']:
+        after = model.film.after_blocks[int(parts[2])]
+        source_after = keep[after]
+        if source.film is None or not source.film.applies_after(source_after):
+            return None
+        slot = source.film.after_blocks.index(source_after)
+        return '.'.join(['film', 'generators', str(slot)] + parts[3:])
+    return key
+
+
+def shrink_from(model: ViLTracker, source: ViLTracker, keep: Tuple[int, ...]) -> None:
+    """Start a smaller ``model`` (a student) from ``source``'s blocks ``keep``, in order.
+
+    Student block ``i`` copies source block ``keep[i]``, which must scan in the same
+    direction (same parity). A student block without a TMoE drops the source's; one with
+    a TMoE needs it in the source, with as many experts. A FiLM generator after student
+    block ``i`` copies the one after source block ``keep[i]``. Everything else (patch
+    embedding, final norm, heads) is copied as is, so dropping blocks only removes their
+    residual updates: the student starts close to the source (weights/README.md, s. 16).
+    """
+    diff = [f for f in to_dict(model.cfg) if f not in SHRINKABLE_FIELDS
+            and getattr(model.cfg, f) != getattr(source.cfg, f)]
+    if diff:
+        raise ConfigError(f'cannot start a student from a checkpoint that differs in '
+                          f'{", ".join(diff)}')
+    keep = tuple(int(b) for b in keep)
+    if len(keep) != model.cfg.depth:
+        raise ConfigError(f'init_blocks names {len(keep)} source blocks for a model of '
+                          f'depth {model.cfg.depth}')
+    for i, b in enumerate(keep):
+        if not 0 <= b < source.cfg.depth:
+            raise ConfigError(f'init_blocks: block {b} is not in the source '
+                              f'(depth {source.cfg.depth})')
+        if b % 2 != i % 2:
+            raise ConfigError(f'init_blocks: source block {b} scans the other way from '
+                              f'student block {i} (keep even blocks at even places)')
+    if len(set(keep)) != len(keep):
+        raise ConfigError(f'init_blocks: {keep} names a source block twice')
+    available = source.state_dict()
+    loaded = {}
+    for key, want in model.state_dict().items():
+        src = _block_key(key, keep, source, model)
+        value = available.get(src) if src is not None else None
+        if value is None or value.shape != want.shape:
+            found = 'nothing' if value is None else f'{src} {tuple(value.shape)}'
+            raise ConfigError(f'cannot start {key} {tuple(want.shape)} from {found}')
+        loaded[key] = value
+    model.load_state_dict(loaded)

@@ -176,7 +176,7 @@ def _np(x) -> np.ndarray:
 
 def check_parity(model: ViLTracker, track_path: Path, seed: int = 0,
                  tol: float = PARITY_TOL) -> Dict[str, float]:
-    """Max |torch - onnxruntime| on boxes and scores, with and without temporal context."""
+    """Max |torch - onnxruntime| of the decoding maps (``compare_outputs``), both contexts."""
     cfg = model.cfg
     gen = torch.Generator().manual_seed(seed)
     template = torch.randn(1, 3, cfg.template_size, cfg.template_size, generator=gen)
@@ -191,15 +191,22 @@ def check_parity(model: ViLTracker, track_path: Path, seed: int = 0,
     return compare_outputs((ref0, ref1), (got0, got1), tol, 'onnxruntime parity failed')
 
 
+# What compare_outputs compares: the score map's peak and every map a box is decoded from.
+DECODED_FROM = ('scores', 'score_map', 'size_map', 'offset_map')
+
+
 def compare_outputs(refs: Sequence[TrackerOutput], gots: Sequence[TrackerOutput], tol: float,
                     failure: str) -> Dict[str, float]:
-    """Max |ref - got| of boxes and scores, without and with temporal context (in that order).
+    """Max |ref - got| of the maps a box is decoded from and of the peak score.
 
+    Without and with temporal context (in that order). The decoded box itself is not
+    compared: where two cells score almost alike (random crops make that likely), a tiny
+    difference swaps the peak and moves the box by a whole cell although every map agrees.
     Raises RuntimeError starting with ``failure`` when one exceeds ``tol``.
     """
     diffs = {}
     for tag, ref, got in zip(('no_ctx', 'ctx'), refs, gots):
-        for name in ('boxes', 'scores'):
+        for name in DECODED_FROM:
             diffs[f'{tag}_{name}'] = float((getattr(ref, name) - getattr(got, name)).abs().max())
     worst = max(diffs.values())
     if not worst <= tol:

@@ -64,7 +64,7 @@ def quantize_track_graph(source: Path, target: Path) -> Path:
 
 def check_agreement(fp32_path: Path, int8_path: Path, seed: int = 0,
                     tol: float = AGREEMENT_TOL) -> Dict[str, float]:
-    """Max |fp32 - int8| of boxes and scores on a random crop pair, with and without context.
+    """Max |fp32 - int8| of the decoding maps (``compare_outputs``) on a random crop pair.
 
     Raises RuntimeError above ``tol``: a twin that far off was quantised wrongly.
     """

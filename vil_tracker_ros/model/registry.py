@@ -6,6 +6,8 @@
 - ``vil_s``: the seed's ViL-S tracker (d=384, 24 blocks, 128/256 crops).
 - ``vil_t``: ViL-T width (d=192, 24 blocks, 128/256 crops).
 - ``vil_cpu``: the CPU default: small enough for a <= 25 ms track step on 2 cores.
+- ``vil_cpu_lean``: ``vil_cpu`` without the TMoE (a quarter of its FLOPs), a student that
+  starts from a ``vil_cpu`` checkpoint's blocks (``config/train_student.yaml``).
 - ``vil_tiny``: a few-thousand-parameter network for tests.
 """
 
@@ -23,6 +25,10 @@ _VARIANTS: Dict[str, Dict[str, Any]] = {
                 'scan': 'template_first', 'film_every': 2, 'film_hidden': 96,
                 'head_channels': 64, 'head_layers': 3, 'uncertainty_channels': 64,
                 'tmoe_hidden_ratio': 2.0, 'tmoe_shared_hidden_ratio': 1.0},
+    'vil_cpu_lean': {'embed_dim': 192, 'depth': 8, 'template_size': 64, 'search_size': 128,
+                     'scan': 'template_first', 'film_every': 2, 'film_hidden': 96,
+                     'head_channels': 64, 'head_layers': 3, 'uncertainty_channels': 64,
+                     'tmoe_blocks': 0},
     'vil_tiny': {'embed_dim': 32, 'depth': 4, 'template_size': 32, 'search_size': 64,
                  'tmoe_hidden_ratio': 2.0, 'tmoe_shared_hidden_ratio': 1.0, 'film_every': 2,
                  'film_hidden': 16, 'head_channels': 16, 'head_layers': 2,

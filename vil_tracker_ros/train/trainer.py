@@ -34,7 +34,8 @@ from vil_tracker_ros.config import ConfigError, from_dict, to_dict, TrainConfig
 from vil_tracker_ros.core.preprocess import normalize
 from vil_tracker_ros.data.sampler import (build_sources, epoch_batches, PairDataset,
                                           SamplingState)
-from vil_tracker_ros.model.checkpoint import grow_from, load_checkpoint, save_checkpoint
+from vil_tracker_ros.model.checkpoint import (grow_from, load_checkpoint, save_checkpoint,
+                                              shrink_from)
 from vil_tracker_ros.model.tracker_net import build_model
 from vil_tracker_ros.train import losses as L
 from vil_tracker_ros.train.curriculum import Curriculum, CurriculumState
@@ -109,9 +110,17 @@ class Trainer:
         """Start from ``path``'s weights.
 
         A model that only adds the correlation prior grows from them
-        (``model.checkpoint.grow_from``).
+        (``model.checkpoint.grow_from``); a student with fewer blocks starts from the blocks
+        ``init_blocks`` names (``model.checkpoint.shrink_from``).
         """
         src, _ = load_checkpoint(path, map_location='cpu')
+        if self.cfg.init_blocks:
+            try:
+                shrink_from(self.model, src, self.cfg.init_blocks)
+            except ConfigError as exc:
+                raise TrainError(f'init_checkpoint {path}: {exc}') from exc
+            LOG.info('student started from blocks %s of %s', self.cfg.init_blocks, path)
+            return
         if src.cfg == self.cfg.model:
             self.model.load_state_dict(src.state_dict())
             return
@@ -229,7 +238,7 @@ class Trainer:
                 memory, out.temporal_ctx, cfg.loss.contrastive_temperature)
             total = total + cfg.loss.contrastive * parts['contrastive']
         if self.teacher is not None and cfg.loss.distill > 0:
-            parts['distill'] = self._distill(b, out)
+            parts['distill'] = self._distill(b, out, memory is not None)
             total = total + cfg.loss.distill * parts['distill']
         if not torch.isfinite(total):
             raise TrainError(f'loss is not finite at step {self.step}: '
@@ -254,17 +263,24 @@ class Trainer:
         scalars['lr'] = cfg.optim.lr * factor
         return scalars
 
-    def _distill(self, b, out) -> torch.Tensor:
+    def _distill(self, b, out, with_memory: bool) -> torch.Tensor:
+        """AFKD against the teacher; it carries its own context where the student did."""
         t_cfg = self.teacher.cfg
-        template, search = b['template'], b['search']
-        if template.shape[-1] != t_cfg.template_size:
-            template = F.interpolate(template, size=(t_cfg.template_size,) * 2,
-                                     mode='bilinear', align_corners=False)
-        if search.shape[-1] != t_cfg.search_size:
-            search = F.interpolate(search, size=(t_cfg.search_size,) * 2, mode='bilinear',
-                                   align_corners=False)
+
+        def resized(crop: torch.Tensor, size: int) -> torch.Tensor:
+            if crop.shape[-1] == size:
+                return crop
+            return F.interpolate(crop, size=(size, size), mode='bilinear',
+                                 align_corners=False)
+
+        template = resized(b['template'], t_cfg.template_size)
+        search = resized(b['search'], t_cfg.search_size)
         with torch.no_grad():
-            t_out = self.teacher(template, search)
+            memory = None
+            if with_memory and self.teacher.film_enabled:
+                prev = resized(b['prev_search'], t_cfg.search_size)
+                memory = self.teacher(template, prev).temporal_ctx  # (B, d_teacher)
+            t_out = self.teacher(template, search, temporal_ctx=memory)
         return L.afkd_loss(out.score_map, t_out.score_map, out.boxes, t_out.boxes,
                            self.cfg.loss.distill_temperature)
 
