@@ -276,6 +276,16 @@ def test_a_student_starts_from_the_blocks_it_keeps():
                        src.center_head.score[0][0].weight)
 
 
+def test_the_lean_variant_starts_from_the_cpu_default():
+    from vil_tracker_ros.model.checkpoint import shrink_from
+    teacher = build_model(get_config(CPU_DEFAULT_VARIANT))
+    student = build_model(get_config('vil_cpu_lean'))
+    shrink_from(student, teacher, tuple(range(teacher.cfg.depth)))
+    assert all(block.tmoe is None for block in student.blocks)
+    assert torch.equal(student.blocks[7].layer.proj_up.weight,
+                       teacher.blocks[7].layer.proj_up.weight)
+
+
 @pytest.mark.parametrize('overrides, keep, reason', [
     ({'depth': 2}, (1, 0), 'scans the other way'),
     ({'depth': 2}, (0, 5), 'not in the source'),

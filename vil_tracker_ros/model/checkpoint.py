@@ -118,6 +118,15 @@ def load_checkpoint(path: Union[str, os.PathLike], map_location: Any = 'cpu'
 GROWABLE_FIELDS = ('variant', 'head_correlation', 'film_start_epoch')
 
 
+def _check_differs_only_in(model: ViLTracker, source: ViLTracker, allowed: Tuple[str, ...],
+                           action: str) -> None:
+    """Raise ConfigError naming the config fields outside ``allowed`` that differ."""
+    diff = [f for f in to_dict(model.cfg) if f not in allowed
+            and getattr(model.cfg, f) != getattr(source.cfg, f)]
+    if diff:
+        raise ConfigError(f'cannot {action} a checkpoint that differs in {", ".join(diff)}')
+
+
 def grow_from(model: ViLTracker, source: ViLTracker) -> None:
     """Start ``model`` from ``source``, whose config differs only in GROWABLE_FIELDS.
 
@@ -126,10 +135,7 @@ def grow_from(model: ViLTracker, source: ViLTracker) -> None:
     on the old channels and zero on the new ones, so the grown model computes exactly
     what the source did until training moves the new weights.
     """
-    diff = [f for f in to_dict(model.cfg) if f not in GROWABLE_FIELDS
-            and getattr(model.cfg, f) != getattr(source.cfg, f)]
-    if diff:
-        raise ConfigError(f'cannot grow from a checkpoint that differs in {", ".join(diff)}')
+    _check_differs_only_in(model, source, GROWABLE_FIELDS, 'grow from')
     target = model.state_dict()
     loaded = {}
     for key, value in source.state_dict().items():
@@ -180,11 +186,7 @@ def shrink_from(model: ViLTracker, source: ViLTracker, keep: Tuple[int, ...]) ->
     embedding, final norm, heads) is copied as is, so dropping blocks only removes their
     residual updates: the student starts close to the source (weights/README.md, s. 16).
     """
-    diff = [f for f in to_dict(model.cfg) if f not in SHRINKABLE_FIELDS
-            and getattr(model.cfg, f) != getattr(source.cfg, f)]
-    if diff:
-        raise ConfigError(f'cannot start a student from a checkpoint that differs in '
-                          f'{", ".join(diff)}')
+    _check_differs_only_in(model, source, SHRINKABLE_FIELDS, 'start a student from')
     keep = tuple(int(b) for b in keep)
     if len(keep) != model.cfg.depth:
         raise ConfigError(f'init_blocks names {len(keep)} source blocks for a model of '
